@@ -1,0 +1,116 @@
+"""automate-lite: a small, typed SDK for Globus Flows and Globus Action Providers.
+
+Sync and async clients share one sans-IO core. ``import automate_lite`` loads only the
+standard library pieces it needs and urllib3; async transports, validation and the
+extras are imported when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._core.auth import BearerTokenAuthorizer
+from ._core.http import MISSING, Authorizer, RetryPolicy, Session
+from ._core.ops import Op, run_async, run_sync
+from ._core.response import APIResponse
+from ._core.values import Call, Request, Response, Sleep
+from ._version import __version__
+from ._core.scopes import (
+    ALL_FLOW_SCOPES,
+    MANAGE_FLOWS_SCOPE,
+    RUN_FLOWS_SCOPE,
+    RUN_MANAGE_SCOPE,
+    RUN_STATUS_SCOPE,
+    VIEW_FLOWS_SCOPE,
+    flow_scope,
+)
+from .actions import ActionClient, ActionOps, AsyncActionClient
+from .flows import AsyncFlowsClient, FlowOps, FlowsClient
+from .errors import (
+    AuthenticationError,
+    AutomateAPIError,
+    AutomateError,
+    ConflictError,
+    ConnectError,
+    ConnectionLostError,
+    ConnectTimeout,
+    FlowValidationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ReadTimeout,
+    RequestTimeout,
+    ServerError,
+    TLSError,
+    TransportError,
+    UnexpectedResponseError,
+    UnprocessableEntityError,
+    UsageError,
+    WaitTimeout,
+)
+
+if TYPE_CHECKING:
+    from .validation import flow_definition_problems, validate_flow_definition
+
+
+def __getattr__(name: str) -> Any:
+    # Local validation is imported on first use: most programs never call it, and
+    # serverless cold starts pay for every module on the import path.
+    if name in ("validate_flow_definition", "flow_definition_problems"):
+        from . import validation
+
+        return getattr(validation, name)
+    raise AttributeError(f"module 'automate_lite' has no attribute {name!r}")
+
+
+__all__ = [
+    "__version__",
+    "FlowsClient",
+    "AsyncFlowsClient",
+    "FlowOps",
+    "flow_scope",
+    "validate_flow_definition",
+    "flow_definition_problems",
+    "ALL_FLOW_SCOPES",
+    "MANAGE_FLOWS_SCOPE",
+    "VIEW_FLOWS_SCOPE",
+    "RUN_FLOWS_SCOPE",
+    "RUN_STATUS_SCOPE",
+    "RUN_MANAGE_SCOPE",
+    "ActionClient",
+    "AsyncActionClient",
+    "ActionOps",
+    "APIResponse",
+    "Authorizer",
+    "BearerTokenAuthorizer",
+    "MISSING",
+    "RetryPolicy",
+    "Session",
+    "Op",
+    "run_sync",
+    "run_async",
+    "Request",
+    "Response",
+    "Sleep",
+    "Call",
+    "AutomateError",
+    "AutomateAPIError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "ConflictError",
+    "UnprocessableEntityError",
+    "RateLimitedError",
+    "ServerError",
+    "UnexpectedResponseError",
+    "TransportError",
+    "ConnectError",
+    "ConnectionLostError",
+    "RequestTimeout",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "TLSError",
+    "WaitTimeout",
+    "UsageError",
+    "FlowValidationError",
+]

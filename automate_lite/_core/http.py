@@ -1,0 +1,380 @@
+"""The one HTTP operation every API call is built on: authorize, send, retry, map errors.
+
+Everything here is sans-IO: :func:`request_op` yields instructions (see :mod:`.ops`).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from urllib.parse import quote, urlsplit
+
+from ..errors import AutomateAPIError, TransportError, UsageError, error_from_response
+from .ops import Op
+from .response import APIResponse
+from .values import Call, Request, Response, Sleep
+
+log = logging.getLogger("automate_lite")
+
+__all__ = [
+    "MISSING",
+    "MissingType",
+    "Authorizer",
+    "RetryPolicy",
+    "Session",
+    "request_op",
+    "json_op",
+    "path_segment",
+    "encode_query",
+    "encode_json",
+]
+
+
+class MissingType:
+    """The type of :data:`MISSING`: "the caller did not pass this"."""
+
+    _instance: "MissingType | None" = None
+
+    def __new__(cls) -> "MissingType":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+
+#: "Not given": the field is left out of the request body. ``None`` means send ``null``.
+MISSING: Any = MissingType()
+
+
+@runtime_checkable
+class Authorizer(Protocol):
+    """What automate-lite needs of an authorizer; every ``globus_sdk`` authorizer fits.
+
+    ``get_authorization_header`` returns the full header value (``"Bearer ..."``) or
+    ``None``; ``handle_missing_authorization`` is called after a 401 and returns True
+    when it obtained a fresh token worth one retry.
+    """
+
+    def get_authorization_header(self) -> str | None:
+        """The ``Authorization`` header value to send, or ``None`` for none."""
+        ...
+
+    def handle_missing_authorization(self) -> bool:
+        """React to a 401; True means "I have a new token, try once more"."""
+        ...
+
+
+# Authorizers known to answer from memory, so the async driver may call them inline.
+_NON_BLOCKING_AUTHORIZERS = frozenset(
+    {
+        ("automate_lite._core.auth", "BearerTokenAuthorizer"),
+        ("globus_sdk.authorizers.access_token", "AccessTokenAuthorizer"),
+        ("globus_sdk.authorizers.basic", "BasicAuthorizer"),
+        ("globus_sdk.authorizers.null", "NullAuthorizer"),
+    }
+)
+
+
+def _is_blocking(authorizer: object) -> bool:
+    cls = type(authorizer)
+    declared = getattr(authorizer, "may_block", None)
+    if isinstance(declared, bool):
+        return declared
+    return (cls.__module__, cls.__qualname__) not in _NON_BLOCKING_AUTHORIZERS
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How failed requests are retried.
+
+    Retried: connection failures and timeouts, and the statuses in ``statuses``
+    (429, 502, 503, 504). A request that may have reached the server is retried only
+    when it is idempotent (GET, PUT, DELETE, or a POST the operation marks safe, such
+    as an action run carrying its ``request_id``). The wait before retry *n* (from 1)
+    is ``min(backoff_max, backoff_base * 2**(n-1))`` with full jitter, or the server's
+    ``Retry-After`` capped at ``retry_after_max``.
+    """
+
+    max_attempts: int = 4
+    backoff_base: float = 0.25
+    backoff_max: float = 8.0
+    retry_after_max: float = 60.0
+    statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
+            raise UsageError(f"RetryPolicy.max_attempts must be an int >= 1, got {self.max_attempts!r}")
+        for name in ("backoff_base", "backoff_max", "retry_after_max"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value < 0:
+                raise UsageError(f"RetryPolicy.{name} must be a number >= 0, got {value!r}")
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (1 for the first retry)."""
+        cap = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+        # Full jitter keeps many clients that failed together from retrying together.
+        return random.uniform(cap / 2, cap)
+
+    def retry_after(self, response: Response) -> float | None:
+        """The server's ``Retry-After`` in seconds (capped), if it sent a usable one."""
+        value = response.headers.get("retry-after")
+        if not value:
+            return None
+        value = value.strip()
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError):
+                return None
+            if when is None:
+                return None
+            import datetime as _dt
+
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=_dt.timezone.utc)
+            seconds = (when - _dt.datetime.now(_dt.timezone.utc)).total_seconds()
+        if seconds != seconds:  # NaN
+            return None
+        return max(0.0, min(seconds, self.retry_after_max))
+
+
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and loopback addresses."""
+    if not host:
+        return False
+    host = host.lower().strip("[]")
+    if host in _LOOPBACK or host.endswith(".localhost"):
+        return True
+    # 127.0.0.0/8, as an IPv4 literal only: "127.example.org" is somebody's DNS name.
+    parts = host.split(".")
+    return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and p.isascii() and int(p) < 256 for p in parts)
+
+
+def check_base_url(url: object, argument: str) -> str:
+    """Validate a service URL and return it without a trailing slash."""
+    if not isinstance(url, str) or not url:
+        raise UsageError(f"{argument} must be a URL string such as 'https://example.org/path', got {url!r}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # raises ValueError on a bad port
+    except ValueError as e:
+        raise UsageError(f"{argument} is not a valid URL ({e}): {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"{argument} must be an http:// or https:// URL with a host, such as "
+            f"'https://actions.globus.org/hello_world'; got {url!r}"
+        )
+    if parts.query or parts.fragment:
+        raise UsageError(f"{argument} must not have a query string or fragment: {url!r}")
+    if any(c.isspace() for c in url):
+        raise UsageError(f"{argument} must not contain white space: {url!r}")
+    return url.rstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Everything an operation needs to build requests for one service.
+
+    Immutable; clients hold one and derive new ones with ``dataclasses.replace``.
+    """
+
+    base_url: str
+    authorizer: Authorizer | None = None
+    headers: Mapping[str, str] | None = None
+    retry: RetryPolicy = RetryPolicy()
+    #: Allow a bearer token over plain http:// to a non-loopback host.
+    allow_insecure_http: bool = False
+
+    def __repr__(self) -> str:
+        auth = type(self.authorizer).__name__ if self.authorizer is not None else None
+        return f"Session(base_url={self.base_url!r}, authorizer={auth}, retry={self.retry!r})"
+
+
+def path_segment(value: object, argument: str) -> str:
+    """Percent-encode ``value`` as exactly one URL path segment.
+
+    Any non-empty string is accepted (action ids are chosen by providers); ``"."`` and
+    ``".."`` are refused because servers and proxies collapse them.
+    """
+    if not isinstance(value, str):
+        raise UsageError(f"{argument} must be a string, got {type(value).__name__} {value!r}")
+    if value in ("", ".", ".."):
+        raise UsageError(f"{argument} must be a non-empty id, got {value!r}")
+    try:
+        return quote(value, safe="")
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form
+        raise UsageError(f"{argument} must be valid Unicode text (no lone surrogates), got {value!r}") from None
+
+
+def uuid_segment(value: object, argument: str) -> str:
+    """Check that ``value`` is a UUID string (flow and run ids are) and return it."""
+    import uuid
+
+    if not isinstance(value, str):
+        raise UsageError(f"{argument} must be a UUID string, got {type(value).__name__} {value!r}")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise UsageError(
+            f"{argument} must be a UUID such as '3b6b1e9a-6b6f-4e3c-9c62-2a7f4d1c0e11', got {value!r}"
+        ) from None
+
+
+def _query_value(key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    raise UsageError(f"query parameter {key!r} must be a string, number or boolean, got {value!r}")
+
+
+def encode_query(params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None) -> str:
+    """Encode query parameters; ``None``/``MISSING`` values are left out.
+
+    A list or tuple value repeats the key (``orderby=a&orderby=b``); join it with
+    commas beforehand where the service wants one comma-separated value.
+    """
+    if not params:
+        return ""
+    items = params.items() if isinstance(params, Mapping) else params
+    out: list[str] = []
+    for key, value in items:
+        if value is None or value is MISSING:
+            continue
+        values = value if isinstance(value, (list, tuple)) else (value,)
+        try:
+            k = quote(str(key), safe="")
+            for v in values:
+                out.append(f"{k}={quote(_query_value(key, v), safe=',')}")
+        except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form
+            raise UsageError(f"query parameter {key!r} must be valid Unicode text (no lone surrogates)") from None
+    return "&".join(out)
+
+
+def encode_json(body: Any, argument: str = "body") -> bytes:
+    """Serialize ``body`` as compact UTF-8 JSON; a clear error if it cannot be."""
+    try:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError) as e:
+        raise UsageError(
+            f"{argument} must be JSON-serialisable (dicts, lists, str, int, float, bool, None; "
+            f"no NaN/Infinity): {e}"
+        ) from None
+
+
+def request_op(
+    session: Session,
+    method: str,
+    path: str,
+    *,
+    query: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+    body: bytes | None = None,
+    safe_to_retry: bool = False,
+    authorizer: Authorizer | None | Any = MISSING,
+    absolute_url: str | None = None,
+) -> Op[Response]:
+    """Send one request with authorization, retries and error mapping.
+
+    ``path`` is appended to ``session.base_url`` (already encoded). ``authorizer``
+    overrides the session's for this call. ``safe_to_retry`` marks a POST whose repeat
+    cannot do the work twice. Returns the :class:`Response` for a status below 400 and
+    raises :class:`AutomateAPIError` for the others.
+    """
+    url = absolute_url if absolute_url is not None else session.base_url + path
+    qs = encode_query(query)
+    if qs:
+        url = f"{url}?{qs}"
+    auth = session.authorizer if authorizer is MISSING else authorizer
+    headers: dict[str, str] = dict(session.headers) if session.headers else {}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    blocking = auth is not None and _is_blocking(auth)
+    if auth is not None and not session.allow_insecure_http and url[:7].lower() == "http://":
+        host = urlsplit(url).hostname
+        if not is_loopback_host(host):
+            raise UsageError(
+                f"refusing to send a bearer token over plain http:// to {host!r}; use https://, "
+                "or pass allow_insecure_http=True if this network is trusted"
+            )
+    retry = session.retry
+    idempotent = safe_to_retry or method in _IDEMPOTENT
+    attempt = 0
+    auth_retried = False
+    while True:
+        attempt += 1
+        if auth is not None:
+            value = yield Call(auth.get_authorization_header, blocking)
+            if value:
+                headers["Authorization"] = value
+            else:
+                headers.pop("Authorization", None)
+        try:
+            # A copy: a Request is a frozen value, and a retry after a 401 changes
+            # ``headers`` (a transport or a log may still hold the first Request).
+            response: Response = yield Request(method, url, dict(headers), body)
+        except TransportError as exc:
+            exc.method, exc.url, exc.attempts = method, url, attempt
+            if attempt < retry.max_attempts and (idempotent or exc.not_sent):
+                delay = retry.backoff(attempt)
+                log.info("%s %s failed (%s); retry %d in %.2fs", method, url, exc.reason, attempt, delay)
+                yield Sleep(delay)
+                continue
+            raise
+        status = response.status
+        if status < 400:
+            return response
+        if status == 401 and auth is not None and not auth_retried:
+            auth_retried = True
+            if (yield Call(auth.handle_missing_authorization, blocking)):
+                log.debug("%s %s: 401, retrying once with a new token", method, url)
+                attempt -= 1  # an auth refresh is not a failed attempt
+                continue
+        if status in retry.statuses and attempt < retry.max_attempts and (idempotent or status == 429):
+            wait = retry.retry_after(response)
+            pause = retry.backoff(attempt) if wait is None else wait
+            log.info("%s %s answered %d; retry %d in %.2fs", method, url, status, attempt, pause)
+            yield Sleep(pause)
+            continue
+        error: AutomateAPIError = error_from_response(response, method, url)
+        if attempt > 1:
+            error.messages.append(f"gave up after {attempt} attempts")
+            error.args = (str(error),)
+        raise error
+
+
+def json_op(
+    session: Session,
+    method: str,
+    path: str,
+    *,
+    query: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+    json_body: Any = MISSING,
+    safe_to_retry: bool = False,
+    authorizer: Any = MISSING,
+) -> Op[APIResponse]:
+    """:func:`request_op` with a JSON body in and an :class:`APIResponse` out."""
+    body = None if json_body is MISSING else encode_json(json_body)
+    response = yield from request_op(
+        session, method, path, query=query, body=body, safe_to_retry=safe_to_retry, authorizer=authorizer
+    )
+    return APIResponse.from_response(response, method, session.base_url + path)

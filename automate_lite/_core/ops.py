@@ -1,0 +1,123 @@
+"""Operations as generators, and the two drivers that run them.
+
+An operation (``Op[T]``) is a generator that yields :class:`Request`, :class:`Sleep` or
+:class:`Call` instructions, receives what they produce (a :class:`Response`, ``None``,
+the call's result), and finally returns a ``T``. It never touches a socket or a clock
+itself, so the same code serves the sync and the async clients, and a test can step it
+by hand::
+
+    op = status_op(ctx, "abc")
+    req = next(op)                        # the Request it wants sent
+    op.send(Response(200, {}, b"{...}"))  # StopIteration.value is the result
+
+A transport failure is thrown into the operation (``op.throw(exc)``) so that retry
+policy lives here, once.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generator, Protocol, TypeVar
+
+from ..errors import TransportError
+from .values import Call, Instruction, Request, Response, Sleep
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeAlias
+
+T = TypeVar("T")
+
+#: An operation that, once driven, produces a ``T``.
+Op: TypeAlias = Generator[Instruction, Any, T]
+
+
+class SyncTransport(Protocol):
+    """Sends one request and returns the response; raises ``TransportError`` subclasses."""
+
+    def send(self, request: Request, timeout: float | None) -> Response:
+        """Send ``request``, waiting at most ``timeout`` seconds for each network step."""
+        ...
+
+
+class AsyncTransport(Protocol):
+    """The async twin of :class:`SyncTransport`."""
+
+    def send(self, request: Request, timeout: float | None) -> Awaitable[Response]:
+        """Send ``request``, waiting at most ``timeout`` seconds for each network step."""
+        ...
+
+
+def run_sync(op: Op[T], transport: SyncTransport, timeout: float | None = None) -> T:
+    """Drive ``op`` to completion with a blocking ``transport``."""
+    send = transport.send
+    value: Any = None
+    exc: BaseException | None = None
+    try:
+        while True:
+            instr = op.send(value) if exc is None else op.throw(exc)
+            exc = None
+            if type(instr) is Request:
+                try:
+                    value = send(instr, timeout)
+                except TransportError as e:
+                    exc, value = e, None
+            elif type(instr) is Call:
+                value = instr.fn()
+            elif type(instr) is Sleep:
+                time.sleep(instr.seconds)
+                value = None
+            else:  # pragma: no cover - a bug in an operation
+                raise TypeError(f"an operation yielded {instr!r}")
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        op.close()
+
+
+async def run_async(op: Op[T], transport: AsyncTransport, timeout: float | None = None) -> T:
+    """Drive ``op`` to completion with an async ``transport``.
+
+    A blocking :class:`Call` (an authorizer that may refresh a token over the network)
+    runs in a worker thread so the event loop never blocks.
+    """
+    send = transport.send
+    value: Any = None
+    exc: BaseException | None = None
+    try:
+        while True:
+            instr = op.send(value) if exc is None else op.throw(exc)
+            exc = None
+            if type(instr) is Request:
+                try:
+                    value = await send(instr, timeout)
+                except TransportError as e:
+                    exc, value = e, None
+            elif type(instr) is Call:
+                if instr.blocking:
+                    import asyncio  # not on the import path of `import automate_lite`
+
+                    value = await asyncio.to_thread(instr.fn)
+                else:
+                    value = instr.fn()
+            elif type(instr) is Sleep:
+                import asyncio
+
+                await asyncio.sleep(instr.seconds)
+                value = None
+            else:  # pragma: no cover - a bug in an operation
+                raise TypeError(f"an operation yielded {instr!r}")
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        op.close()
+
+
+def returning(value: T) -> Op[T]:
+    """An operation that sends nothing and returns ``value``."""
+    return value
+    yield  # pragma: no cover - makes this a generator
+
+
+def mapped(op: Op[T], fn: Callable[[T], Any]) -> Op[Any]:
+    """An operation that runs ``op`` and returns ``fn(result)``."""
+    return fn((yield from op))

@@ -1,0 +1,166 @@
+"""The built-in sync transport: one shared, thread-safe urllib3 connection pool."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Mapping
+
+import urllib3
+from urllib3 import exceptions as u3
+
+from .._core.http import is_loopback_host
+from .._core.values import Request, Response
+from ..errors import (
+    ConnectError,
+    ConnectionLostError,
+    ConnectTimeout,
+    ReadTimeout,
+    TLSError,
+    TransportError,
+    UsageError,
+)
+
+__all__ = ["Urllib3Transport"]
+
+log = logging.getLogger("automate_lite.transport")
+
+
+def _proxy_from_env(env: Mapping[str, str]) -> tuple[str | None, tuple[str, ...]]:
+    proxy = env.get("HTTPS_PROXY") or env.get("https_proxy") or env.get("ALL_PROXY") or env.get("all_proxy")
+    no_proxy = env.get("NO_PROXY") or env.get("no_proxy") or ""
+    return (proxy or None), tuple(h.strip().lower().lstrip(".") for h in no_proxy.split(",") if h.strip())
+
+
+def _bypass(host: str, no_proxy: tuple[str, ...]) -> bool:
+    if is_loopback_host(host):
+        return True
+    for entry in no_proxy:
+        if entry == "*" or host == entry or host.endswith("." + entry):
+            return True
+    return False
+
+
+class Urllib3Transport:
+    """Sends requests through urllib3, keeping connections alive between calls.
+
+    Thread-safe: one transport (and so one client) can be shared by many threads.
+    The pool holds up to ``maxsize`` connections per host; with ``block=True`` (the
+    default) a thread that finds them all busy waits for one instead of opening a
+    connection that would be thrown away ("Connection pool is full" warnings).
+
+    TLS: certificates are verified everywhere but on ``localhost``/``127.0.0.1``,
+    as the original SDK did; ``verify=True`` verifies there too, ``verify=False``
+    nowhere (not recommended). ``ca_certs`` names a CA bundle file. The HTTPS proxy is
+    read once, here, from ``HTTPS_PROXY``/``ALL_PROXY`` and ``NO_PROXY`` (or pass
+    ``proxy_url``); loopback hosts never go through it.
+
+    urllib3 is created with ``retries=False`` and redirects off: retrying is the
+    core's job, and redirects are never followed (a redirect must not carry the
+    ``Authorization`` header to another host).
+    """
+
+    def __init__(
+        self,
+        *,
+        maxsize: int = 32,
+        block: bool = True,
+        verify: bool | None = None,
+        ca_certs: str | None = None,
+        proxy_url: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        pool_timeout: float | None = 30.0,
+    ) -> None:
+        if not isinstance(maxsize, int) or maxsize < 1:
+            raise UsageError(f"maxsize must be an int >= 1, got {maxsize!r}")
+        if ca_certs is not None and not os.path.isfile(ca_certs):
+            raise UsageError(f"ca_certs must name a CA bundle file that exists, got {ca_certs!r}")
+        env = os.environ if environ is None else environ
+        env_proxy, self._no_proxy = _proxy_from_env(env)
+        self.proxy_url = proxy_url if proxy_url is not None else env_proxy
+        self.verify = verify
+        self.maxsize = maxsize
+        self._pool_timeout = pool_timeout
+        common: dict[str, Any] = {"maxsize": maxsize, "block": block, "retries": False, "num_pools": 16}
+        verified: dict[str, Any] = dict(common, cert_reqs="CERT_REQUIRED")
+        if ca_certs:
+            verified["ca_certs"] = ca_certs
+        unverified: dict[str, Any] = dict(common, cert_reqs="CERT_NONE")
+        self._verified: urllib3.PoolManager = urllib3.PoolManager(**verified)
+        self._unverified: urllib3.PoolManager = urllib3.PoolManager(**unverified)
+        self._proxied: urllib3.PoolManager | None = None
+        if self.proxy_url:
+            self._proxied = urllib3.ProxyManager(self.proxy_url, **(verified if verify is not False else unverified))
+        self._timeouts: dict[float | None, urllib3.Timeout] = {}
+
+    def __repr__(self) -> str:
+        return f"Urllib3Transport(maxsize={self.maxsize}, verify={self.verify!r}, proxy={'yes' if self.proxy_url else 'no'})"
+
+    def _manager_for(self, url: str) -> urllib3.PoolManager:
+        # Cheap host extraction: the core builds well-formed absolute URLs.
+        rest = url.split("://", 1)[1]
+        hostport = rest.split("/", 1)[0].split("?", 1)[0]
+        host = hostport.rsplit(":", 1)[0] if not hostport.endswith("]") else hostport
+        host = host.strip("[]").lower()
+        if self._proxied is not None and not _bypass(host, self._no_proxy):
+            return self._proxied
+        if self.verify is False or (self.verify is None and url.startswith("https://") and is_loopback_host(host)):
+            return self._unverified
+        return self._verified
+
+    def _timeout(self, timeout: float | None) -> urllib3.Timeout:
+        t = self._timeouts.get(timeout)
+        if t is None:
+            t = self._timeouts[timeout] = urllib3.Timeout(connect=timeout, read=timeout)
+        return t
+
+    def send(self, request: Request, timeout: float | None) -> Response:
+        """Send ``request``; ``timeout`` bounds connecting and each read, in seconds."""
+        manager = self._manager_for(request.url)
+        try:
+            resp = manager.urlopen(
+                request.method,
+                request.url,
+                body=request.body,
+                headers=request.headers,
+                redirect=False,
+                retries=False,
+                timeout=self._timeout(timeout),
+                pool_timeout=self._pool_timeout,
+                preload_content=True,
+            )
+        except u3.NewConnectionError as e:
+            raise ConnectError(f"could not connect: {_reason(e)}") from None
+        except u3.ConnectTimeoutError:
+            raise ConnectTimeout(f"connecting took longer than {timeout}s") from None
+        except u3.ReadTimeoutError:
+            raise ReadTimeout(f"no answer within the read timeout of {timeout}s") from None
+        except u3.SSLError as e:
+            raise TLSError(f"TLS failed: {_reason(e)}") from None
+        except u3.EmptyPoolError:
+            raise ConnectTimeout(f"no free connection in the pool within {self._pool_timeout}s") from None
+        except u3.ProxyError as e:
+            raise ConnectError(f"the proxy failed: {_reason(e)}") from None
+        except u3.ProtocolError as e:
+            raise ConnectionLostError(f"the connection was lost: {_reason(e)}") from None
+        except u3.HTTPError as e:
+            raise TransportError(f"{type(e).__name__}: {_reason(e)}") from None
+        except OSError as e:
+            raise ConnectionLostError(f"{type(e).__name__}: {e}") from None
+        return Response(resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.data or b"")
+
+    def close(self) -> None:
+        """Close every pooled connection. The transport stays usable (it reconnects)."""
+        self._verified.clear()
+        self._unverified.clear()
+        if self._proxied is not None:
+            self._proxied.clear()
+
+
+def _reason(exc: BaseException) -> str:
+    # urllib3 messages embed object reprs; keep the last, human part.
+    inner: Any = getattr(exc, "reason", None) or (exc.args[-1] if exc.args else exc)
+    text = str(inner)
+    if "Failed to establish a new connection:" in text:
+        text = text.split("Failed to establish a new connection:", 1)[1].strip()
+    return text.strip("() ")
