@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable, Iterator, Literal, Mapping
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Iterator, Literal, Mapping
 
 from ._core.config import check_authorizer, check_timeout, headers_with
 from ._core.http import (
@@ -252,7 +252,9 @@ def _parsed(op: Op[Any], session: Session, path: str) -> Op[APIResponse]:
     return APIResponse.from_response(response, "POST", path if "://" in path else session.base_url + path)
 
 
-def _session(action_url: Any, authorizer: Any, retry: Any, extra_headers: Any, allow_insecure_http: bool) -> Session:
+def _session(
+    action_url: Any, authorizer: Any, retry: Any, extra_headers: Any, allow_insecure_http: bool, handler: Any
+) -> Session:
     if not isinstance(retry, RetryPolicy):
         raise UsageError(f"retry must be an automate_lite.RetryPolicy, got {retry!r}")
     return Session(
@@ -261,6 +263,7 @@ def _session(action_url: Any, authorizer: Any, retry: Any, extra_headers: Any, a
         headers=headers_with(extra_headers),
         retry=retry,
         allow_insecure_http=bool(allow_insecure_http),
+        auth_requirements_handler=handler,
     )
 
 
@@ -278,13 +281,22 @@ class _ActionClientBase:
     retry: RetryPolicy = RetryPolicy()
     extra_headers: Mapping[str, str] | None = field(default=None, repr=False)
     allow_insecure_http: bool = False
+    #: See :attr:`automate_lite.Session.auth_requirements_handler` (set by the login extras).
+    auth_requirements_handler: Callable[[Any], bool] | None = field(default=None, repr=False, compare=False)
     _ops: ActionOps = field(init=False, repr=False, compare=False)
     _cache: dict[str, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_routes(self.routes)
         object.__setattr__(self, "http_timeout", check_timeout(self.http_timeout))
-        session = _session(self.action_url, self.authorizer, self.retry, self.extra_headers, self.allow_insecure_http)
+        session = _session(
+            self.action_url,
+            self.authorizer,
+            self.retry,
+            self.extra_headers,
+            self.allow_insecure_http,
+            self.auth_requirements_handler,
+        )
         object.__setattr__(self, "action_url", session.base_url)
         object.__setattr__(self, "_ops", ActionOps(session, self.routes))
 

@@ -976,6 +976,8 @@ class _FlowsClientBase:
     retry: RetryPolicy = RetryPolicy()
     extra_headers: Mapping[str, str] | None = field(default=None, repr=False)
     allow_insecure_http: bool = False
+    #: See :attr:`automate_lite.Session.auth_requirements_handler` (set by the login extras).
+    auth_requirements_handler: Callable[[Any], bool] | None = field(default=None, repr=False, compare=False)
     _ops: FlowOps = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -992,6 +994,7 @@ class _FlowsClientBase:
             headers=headers_with(self.extra_headers),
             retry=self.retry,
             allow_insecure_http=bool(self.allow_insecure_http),
+            auth_requirements_handler=self.auth_requirements_handler,
         )
         object.__setattr__(self, "_ops", FlowOps(session, FlowAuthorizers(self.authorizer_callback, self.client_id)))
 

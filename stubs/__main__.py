@@ -18,6 +18,7 @@ from types import FrameType
 from typing import Callable, Protocol, Sequence
 
 from .action_provider import ActionProviderStub
+from .flows import FlowsStub
 
 
 class _Service(Protocol):
@@ -46,6 +47,11 @@ def _action_provider(args: argparse.Namespace) -> _Service:
                               host=args.host, port=args.port)
 
 
+def _flows(args: argparse.Namespace) -> _Service:
+    return FlowsStub(tokens=_parse_tokens(args.token), flow_tokens=_parse_tokens(args.flow_token),
+                     host=args.host, port=args.port)
+
+
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     # serve_forever only stops on an exception in this thread; reuse Ctrl-C's path
     raise KeyboardInterrupt
@@ -62,6 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="accept this bearer token (repeatable); without any, no auth")
     ap.add_argument("--prefix", default="", help="mount below this path, e.g. /hello_world")
     ap.set_defaults(start=_action_provider)
+
+    fl = services.add_parser("flows", help="the Globus Flows service")
+    fl.add_argument("--token", action="extend", nargs="+", metavar="TOKEN[=IDENTITY]",
+                    help="accept this service token (repeatable); with no tokens at all, no auth")
+    fl.add_argument("--flow-token", action="extend", nargs="+", metavar="TOKEN[=IDENTITY]",
+                    help="accept this token for every flow's own scope (repeatable)")
+    fl.set_defaults(start=_flows)
 
     for sub in services.choices.values():
         sub.add_argument("--host", default="127.0.0.1")

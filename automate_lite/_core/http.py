@@ -10,7 +10,7 @@ import json
 import logging
 import random
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 from urllib.parse import quote, urlsplit
 
 from ..errors import AutomateAPIError, TransportError, UsageError, error_from_response
@@ -204,6 +204,11 @@ class Session:
     retry: RetryPolicy = RetryPolicy()
     #: Allow a bearer token over plain http:// to a non-loopback host.
     allow_insecure_http: bool = False
+    #: Called (in a worker thread under the async driver) with an
+    #: :class:`AutomateAPIError` whose ``is_auth_requirements_error`` is true (consent
+    #: or a session policy is required). Returning True means "the requirement is met
+    #: now (e.g. after a login); retry once". The login extras install one.
+    auth_requirements_handler: Callable[[AutomateAPIError], bool] | None = None
 
     def __repr__(self) -> str:
         auth = type(self.authorizer).__name__ if self.authorizer is not None else None
@@ -320,6 +325,7 @@ def request_op(
     idempotent = safe_to_retry or method in _IDEMPOTENT
     attempt = 0
     auth_retried = False
+    requirements_retried = False
     while True:
         attempt += 1
         if auth is not None:
@@ -356,6 +362,13 @@ def request_op(
             yield Sleep(pause)
             continue
         error: AutomateAPIError = error_from_response(response, method, url)
+        handler = session.auth_requirements_handler
+        if handler is not None and not requirements_retried and error.is_auth_requirements_error:
+            requirements_retried = True
+            if (yield Call(lambda: handler(error), True)):
+                log.debug("%s %s: auth requirements met; retrying once", method, url)
+                attempt -= 1
+                continue
         if attempt > 1:
             error.messages.append(f"gave up after {attempt} attempts")
             error.args = (str(error),)
