@@ -9,7 +9,6 @@ with the async one. Both clients are frozen: derive a changed one with
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Iterator, Literal, Mapping
 
@@ -118,6 +117,8 @@ class ActionOps:
                 f"run() got unexpected argument(s) {sorted(kwargs)}; it takes body, request_id, "
                 "manage_by/run_managers, monitor_by/run_monitors, label, tags, release_after, force_path"
             )
+        import uuid  # imported on first run(), not by `import automate_lite`
+
         if request_id is None:
             request_id = str(uuid.uuid4())
         elif not isinstance(request_id, (str, uuid.UUID)) or not str(request_id):

@@ -14,7 +14,6 @@ and :class:`AsyncFlowsClient` drive them. Two kinds of token are involved:
 from __future__ import annotations
 
 import threading
-import uuid
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
@@ -59,9 +58,7 @@ def _str_list(value: Any, argument: str) -> list[str]:
         raise UsageError(f"{argument} must be a list of strings, got {value!r}")
     items = list(value)
     for item in items:
-        if isinstance(item, uuid.UUID):
-            continue
-        if not isinstance(item, str):
+        if not isinstance(item, str) and type(item).__name__ != "UUID":
             raise UsageError(f"{argument} must hold strings, found {item!r}")
     return [str(i) for i in items]
 
@@ -525,6 +522,8 @@ class FlowOps:
         _check_str(label, "label")
         doc: dict[str, Any] = {"body": dict(flow_input)}
         if request_id is None or request_id is MISSING:
+            import uuid  # imported on first use, not by `import automate_lite`
+
             request_id = str(uuid.uuid4())
         doc["request_id"] = str(request_id)
         if _given(label):

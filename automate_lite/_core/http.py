@@ -5,10 +5,8 @@ Everything here is sans-IO: :func:`request_op` yields instructions (see :mod:`.o
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import random
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 from urllib.parse import quote, urlsplit
@@ -123,6 +121,8 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (1 for the first retry)."""
+        import random  # only on the failure path: kept off the import of automate_lite
+
         cap = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
         # Full jitter keeps many clients that failed together from retrying together.
         return random.uniform(cap / 2, cap)
@@ -136,6 +136,8 @@ class RetryPolicy:
         try:
             seconds = float(value)
         except ValueError:
+            import email.utils
+
             try:
                 when = email.utils.parsedate_to_datetime(value)
             except (TypeError, ValueError, IndexError):

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Union
-
-from typing_extensions import final
+from typing import Any, Callable, Mapping, Union, final
 
 
 def _redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
