@@ -44,24 +44,22 @@ ACTION_FINAL_STATES = frozenset({"SUCCEEDED", "FAILED"})
 _RUN_ALIASES = {"run_managers": "manage_by", "run_monitors": "monitor_by"}
 
 
-def _principal_list(value: Any, argument: str) -> list[str] | None:
+def _string_list(value: Any, argument: str, example: str = "['urn:globus:auth:identity:<uuid>']") -> list[str] | None:
+    """``value`` as a list of strings (``None`` stays ``None``); a clear error otherwise."""
     if value is None:
         return None
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise UsageError(
-            f"{argument} must be a list of principal URNs such as "
-            f"['urn:globus:auth:identity:<uuid>'], got {value!r}"
-        )
+        raise UsageError(f"{argument} must be a list of strings such as {example}, got {value!r}")
     items = list(value)
     for item in items:
         if not isinstance(item, str):
-            raise UsageError(f"{argument} must hold strings (principal URNs), found {item!r}")
+            raise UsageError(f"{argument} must hold strings such as {example}, found {item!r}")
     return items
 
 
 def _merge_aliases(primary: Any, name: str, kwargs: dict[str, Any], alias: str) -> list[str] | None:
-    merged = _principal_list(primary, name)
-    extra = _principal_list(kwargs.pop(alias, None), alias)
+    merged = _string_list(primary, name)
+    extra = _string_list(kwargs.pop(alias, None), alias)
     if extra is None:
         return merged
     return (merged or []) + [p for p in extra if p not in (merged or [])]
@@ -125,7 +123,7 @@ class ActionOps:
             raise UsageError(f"request_id must be a non-empty string, got {request_id!r}")
         if label is not None and not isinstance(label, str):
             raise UsageError(f"label must be a string, got {label!r}")
-        tag_list = _principal_list(tags, "tags")
+        tag_list = _string_list(tags, "tags", "['nightly', 'project-x']")
         if release_after is not None and not isinstance(release_after, (str, int)):
             raise UsageError(f"release_after must be an ISO 8601 duration string or seconds (int), got {release_after!r}")
         doc: dict[str, Any] = {"request_id": str(request_id), "body": dict(body)}
@@ -211,7 +209,8 @@ class ActionOps:
         """
         query = []
         for name, values in (("status", statuses), ("roles", roles)):
-            items = _principal_list(values, "statuses" if name == "status" else "roles")
+            example = "['ACTIVE', 'INACTIVE']" if name == "status" else "['creator_id', 'monitor_by']"
+            items = _string_list(values, "statuses" if name == "status" else "roles", example)
             if items:
                 query.append((name, ",".join(items)))
         return json_op(self.session, "GET", "/actions", query=query)
