@@ -64,6 +64,19 @@ __all__ = [
 class AutomateError(Exception):
     """Base class of every exception raised by automate-lite."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # BaseException pickles (and copies) as ``cls(*self.args)``, which fails for
+        # subclasses whose __init__ takes other arguments (multiprocessing, process
+        # pools); rebuild from the attributes instead.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[AutomateError], args: tuple[Any, ...], state: dict[str, Any]) -> AutomateError:
+    err = cls.__new__(cls, *args)
+    err.args = args
+    err.__dict__.update(state)
+    return err
+
 
 class UsageError(AutomateError, ValueError):
     """An argument was wrong; the message names it and says what it should be.

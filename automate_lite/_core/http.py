@@ -101,7 +101,7 @@ class RetryPolicy:
     (429, 502, 503, 504). A request that may have reached the server is retried only
     when it is idempotent (GET, PUT, DELETE, or a POST the operation marks safe, such
     as an action run carrying its ``request_id``). The wait before retry *n* (from 1)
-    is ``min(backoff_max, backoff_base * 2**(n-1))`` with full jitter, or the server's
+    is ``min(backoff_max, backoff_base * 2**(n-1))`` with jitter (a random wait between half and all of it), or the server's
     ``Retry-After`` capped at ``retry_after_max``.
     """
 
@@ -124,7 +124,7 @@ class RetryPolicy:
         import random  # only on the failure path: kept off the import of automate_lite
 
         cap = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
-        # Full jitter keeps many clients that failed together from retrying together.
+        # Jitter keeps many clients that failed together from retrying together.
         return random.uniform(cap / 2, cap)
 
     def retry_after(self, response: Response) -> float | None:

@@ -54,7 +54,12 @@ def run_sync(op: Op[T], transport: SyncTransport, timeout: float | None = None) 
     exc: BaseException | None = None
     try:
         while True:
-            instr = op.send(value) if exc is None else op.throw(exc)
+            # Only the operation's own StopIteration means "done": one escaping a
+            # transport or an authorizer must not pass for a result of None.
+            try:
+                instr = op.send(value) if exc is None else op.throw(exc)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
             exc = None
             if type(instr) is Request:
                 try:
@@ -68,8 +73,6 @@ def run_sync(op: Op[T], transport: SyncTransport, timeout: float | None = None) 
                 value = None
             else:  # pragma: no cover - a bug in an operation
                 raise TypeError(f"an operation yielded {instr!r}")
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
     finally:
         op.close()
 
@@ -85,7 +88,12 @@ async def run_async(op: Op[T], transport: AsyncTransport, timeout: float | None 
     exc: BaseException | None = None
     try:
         while True:
-            instr = op.send(value) if exc is None else op.throw(exc)
+            # Only the operation's own StopIteration means "done": one escaping a
+            # transport or an authorizer must not pass for a result of None.
+            try:
+                instr = op.send(value) if exc is None else op.throw(exc)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
             exc = None
             if type(instr) is Request:
                 try:
@@ -106,8 +114,6 @@ async def run_async(op: Op[T], transport: AsyncTransport, timeout: float | None 
                 value = None
             else:  # pragma: no cover - a bug in an operation
                 raise TypeError(f"an operation yielded {instr!r}")
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
     finally:
         op.close()
 

@@ -31,7 +31,10 @@ class ThreadedAsyncTransport:
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise UsageError(f"max_concurrency must be an int >= 1, got {max_concurrency!r}")
         self.max_concurrency = max_concurrency
-        self.sync_transport = sync_transport or Urllib3Transport(maxsize=max_concurrency, **urllib3_options)  # type: ignore[arg-type]
+        if sync_transport is None:
+            urllib3_options.setdefault("maxsize", max_concurrency)
+            sync_transport = Urllib3Transport(**urllib3_options)  # type: ignore[arg-type]
+        self.sync_transport = sync_transport
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 

@@ -6,8 +6,9 @@ import logging
 import os
 from typing import Any, Mapping
 
-import urllib3
-from urllib3 import exceptions as u3
+# urllib3 1.26 ships no type information (2.x does); both are supported.
+import urllib3  # type: ignore[import-untyped, unused-ignore]
+from urllib3 import exceptions as u3  # type: ignore[import-untyped, unused-ignore]
 
 from .._core.http import is_loopback_host
 from .._core.values import Request, Response
@@ -147,7 +148,10 @@ class Urllib3Transport:
             raise TransportError(f"{type(e).__name__}: {_reason(e)}") from None
         except OSError as e:
             raise ConnectionLostError(f"{type(e).__name__}: {e}") from None
-        return Response(resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.data or b"")
+        # Not headers.items(): on urllib3 2 it yields a repeated header once per value, and
+        # a dict would keep only the last; indexing joins them with ", " on 1.26 and 2.x.
+        headers = resp.headers
+        return Response(resp.status, {k.lower(): headers[k] for k in headers}, resp.data or b"")
 
     def close(self) -> None:
         """Close every pooled connection. The transport stays usable (it reconnects)."""
@@ -163,4 +167,9 @@ def _reason(exc: BaseException) -> str:
     text = str(inner)
     if "Failed to establish a new connection:" in text:
         text = text.split("Failed to establish a new connection:", 1)[1].strip()
-    return text.strip("() ")
+    text = text.strip()
+    # Drop one pair of wrapping parentheses only: "IncompleteRead(10 bytes read, ...)"
+    # keeps its closing one.
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    return text
