@@ -1,0 +1,161 @@
+"""An async transport over the caller's own ``aiohttp.ClientSession``.
+
+Import it from here (it is not re-exported by ``automate_lite`` or
+``automate_lite.transports``, so aiohttp is imported only by programs that ask for it)::
+
+    import aiohttp
+    from automate_lite import AsyncActionClient, AsyncFlowsClient
+    from automate_lite.transports.aiohttp import AiohttpTransport
+
+    async def main() -> None:
+        async with aiohttp.ClientSession() as session:  # yours: you open and close it
+            transport = AiohttpTransport(session)
+            flows = AsyncFlowsClient.new_client(CLIENT_ID, get_authorizer, authorizer, transport=transport)
+            actions = AsyncActionClient.new_client(ACTION_URL, authorizer, transport=transport)
+            doc = await actions.run({"echo_string": "hi"})
+            await actions.wait(doc["action_id"])
+
+Needs the ``aiohttp`` extra: ``pip install 'automate-lite[aiohttp]'``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+try:
+    import aiohttp
+    from yarl import URL
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("AiohttpTransport needs aiohttp: pip install 'automate-lite[aiohttp]'") from exc
+
+from .._core.values import Request, Response
+from ..errors import (
+    ConnectError,
+    ConnectionLostError,
+    ConnectTimeout,
+    ReadTimeout,
+    TLSError,
+    TransportError,
+    UsageError,
+)
+
+__all__ = ["AiohttpTransport"]
+
+# aiohttp >= 3.10 says a timeout fired while connecting with its own class; older
+# releases raise a plain ServerTimeoutError whose message starts "Connection timeout".
+_CONNECTION_TIMEOUT: type[BaseException] | None = getattr(aiohttp, "ConnectionTimeoutError", None)
+
+
+class AiohttpTransport:
+    """Async transport that sends each request through ``session``, an
+    ``aiohttp.ClientSession`` the caller made and **owns**.
+
+    One ``session.request(method, url, ...)`` per :class:`~automate_lite.Request`, with
+    redirects off (a redirect must not carry the ``Authorization`` header to another
+    host), ``raise_for_status=False`` whatever the session's default (status codes are
+    the core's business), and ``aiohttp.ClientTimeout(total=None, sock_connect=timeout,
+    sock_read=timeout)`` replacing the session's timeout. The body is read in full;
+    header names come back lower case, repeated headers joined with ``", "``.
+
+    The transport never closes the session, and has no ``close``/``aclose``: leaving
+    ``async with AsyncActionClient(...)`` leaves the session open. Close it yourself
+    once no client uses it. Everything else is the session's: connection limits
+    (``TCPConnector(limit=...)``; a request waiting for a free connection is not bounded
+    by ``timeout``), TLS settings (unlike the built-in transports, a loopback ``https``
+    URL is verified unless the session says otherwise), proxies (``trust_env``),
+    cookies and default headers. Do not give the session a default ``auth``: the
+    client's authorizer sets the ``Authorization`` header. Use the transport on the
+    event loop the session belongs to. Safe to share across tasks and clients.
+
+    Cancelling the awaiting task closes the request's connection (it is not returned
+    to the pool half-read); the session stays usable.
+
+    Example::
+
+        async with aiohttp.ClientSession() as session:
+            client = AsyncActionClient.new_client(url, authorizer, transport=AiohttpTransport(session))
+            status = await client.status(action_id)
+    """
+
+    __slots__ = ("session", "_timeouts")
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        if not isinstance(session, aiohttp.ClientSession):
+            raise UsageError(
+                f"AiohttpTransport needs an aiohttp.ClientSession, got {type(session).__name__}; "
+                "make one with `async with aiohttp.ClientSession() as session:`"
+            )
+        self.session = session
+        self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
+
+    def __repr__(self) -> str:
+        return f"AiohttpTransport(session=<aiohttp.ClientSession{' closed' if self.session.closed else ''}>)"
+
+    def _timeout(self, timeout: float | None) -> aiohttp.ClientTimeout:
+        t = self._timeouts.get(timeout)
+        if t is None:
+            t = self._timeouts[timeout] = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+        return t
+
+    async def send(self, request: Request, timeout: float | None) -> Response:
+        """Send ``request`` (``session.request``); ``timeout`` bounds connecting and each read, in seconds."""
+        session = self.session
+        if session.closed:
+            raise UsageError(
+                "the aiohttp.ClientSession given to AiohttpTransport is closed; "
+                "keep it open for as long as a client uses the transport"
+            )
+        try:
+            # ``async with``: the connection goes back to the pool, or is closed when
+            # the body was not read to the end (an error, a cancellation).
+            async with session.request(
+                request.method,
+                # The core already percent-encoded the URL; stop yarl re-quoting it.
+                URL(request.url, encoded=True),
+                headers=request.headers,
+                data=request.body,
+                allow_redirects=False,
+                raise_for_status=False,
+                timeout=self._timeout(timeout),
+            ) as resp:
+                body = await resp.read()
+                headers: dict[str, str] = {}
+                for name, value in resp.headers.items():
+                    key = name.lower()
+                    headers[key] = f"{headers[key]}, {value}" if key in headers else value
+                return Response(resp.status, headers, body)
+        except aiohttp.ClientSSLError as e:
+            raise TLSError(f"TLS failed: {_reason(e)}") from None
+        except aiohttp.ClientConnectorError as e:
+            if isinstance(e.os_error, ssl.SSLError):
+                raise TLSError(f"TLS failed: {_reason(e)}") from None
+            raise ConnectError(f"could not connect: {_reason(e)}") from None
+        except aiohttp.ServerFingerprintMismatch:
+            raise TLSError("TLS failed: the server's certificate does not match the pinned fingerprint") from None
+        except aiohttp.ClientHttpProxyError as e:
+            raise ConnectError(f"the proxy failed: {e.status} {e.message}") from None
+        except aiohttp.ServerTimeoutError as e:
+            if _is_connect_timeout(e):
+                raise ConnectTimeout(f"connecting took longer than {timeout}s") from None
+            raise ReadTimeout(f"no answer within the read timeout of {timeout}s") from None
+        except (asyncio.TimeoutError, TimeoutError):  # one class from Python 3.11, two before
+            raise ReadTimeout(f"no answer within the read timeout of {timeout}s") from None
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as e:
+            # ServerDisconnectedError, ClientOSError, ClientConnectionResetError...
+            raise ConnectionLostError(f"the connection was lost: {_reason(e)}") from None
+        except aiohttp.ClientError as e:
+            raise TransportError(f"{type(e).__name__}: {_reason(e)}") from None
+        except OSError as e:
+            raise ConnectionLostError(f"{type(e).__name__}: {e}") from None
+
+
+def _is_connect_timeout(exc: aiohttp.ServerTimeoutError) -> bool:
+    if _CONNECTION_TIMEOUT is not None:
+        return isinstance(exc, _CONNECTION_TIMEOUT)
+    return str(exc).startswith("Connection timeout")  # pragma: no cover - aiohttp < 3.10
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text or type(exc).__name__

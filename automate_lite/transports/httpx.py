@@ -1,0 +1,153 @@
+"""An async transport over the caller's own ``httpx.AsyncClient``.
+
+Import it from here (it is not re-exported by ``automate_lite`` or
+``automate_lite.transports``, so httpx is imported only by programs that ask for it)::
+
+    import httpx
+    from automate_lite import AsyncActionClient, AsyncFlowsClient
+    from automate_lite.transports.httpx import HttpxTransport
+
+    async def main() -> None:
+        async with httpx.AsyncClient() as http:  # yours: you open and close it
+            transport = HttpxTransport(http)
+            flows = AsyncFlowsClient.new_client(CLIENT_ID, get_authorizer, authorizer, transport=transport)
+            actions = AsyncActionClient.new_client(ACTION_URL, authorizer, transport=transport)
+            doc = await actions.run({"echo_string": "hi"})
+            await actions.wait(doc["action_id"])
+
+Needs the ``httpx`` extra: ``pip install 'automate-lite[httpx]'``.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+try:
+    import httpx
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("HttpxTransport needs httpx: pip install 'automate-lite[httpx]'") from exc
+
+from .._core.values import Request, Response
+from ..errors import (
+    ConnectError,
+    ConnectionLostError,
+    ConnectTimeout,
+    ReadTimeout,
+    TLSError,
+    TransportError,
+    UsageError,
+)
+
+__all__ = ["HttpxTransport"]
+
+
+class HttpxTransport:
+    """Async transport that sends each request through ``client``, an
+    ``httpx.AsyncClient`` the caller made and **owns**.
+
+    One ``client.request(method, url, ...)`` per :class:`~automate_lite.Request`, with
+    ``follow_redirects=False`` (a redirect must not carry the ``Authorization`` header
+    to another host) and ``timeout=httpx.Timeout(timeout)`` replacing the client's:
+    connecting, each read, each write and the wait for a free pooled connection are
+    each bounded by ``timeout``. The body is read in full; header names come back
+    lower case, repeated headers joined with ``", "``.
+
+    The transport never closes the client, and has no ``close``/``aclose``: leaving
+    ``async with AsyncActionClient(...)`` leaves the client open. Close it yourself
+    once nothing uses it. Everything else is the client's: connection limits
+    (``httpx.Limits``), TLS settings (``verify=``; unlike the built-in transports, a
+    loopback ``https`` URL is verified unless the client says otherwise), proxies,
+    cookies, default headers, event hooks. Do not give the client an ``auth`` (the
+    client's authorizer sets the ``Authorization`` header) nor a response hook that
+    raises for error statuses (status codes are the core's business). Use it on the
+    event loop the client's connections were made on. Safe to share across tasks.
+
+    Cancelling the awaiting task closes the request's connection (it is not returned
+    to the pool half-read); the client stays usable.
+
+    Example::
+
+        async with httpx.AsyncClient() as http:
+            flows = AsyncFlowsClient.new_client(client_id, get_authorizer, authorizer, transport=HttpxTransport(http))
+            async for flow in flows.iter_flows():
+                print(flow["id"])
+    """
+
+    __slots__ = ("client", "_timeouts")
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        if not isinstance(client, httpx.AsyncClient):
+            hint = " (httpx.Client is the sync one)" if isinstance(client, httpx.Client) else ""
+            raise UsageError(
+                f"HttpxTransport needs an httpx.AsyncClient, got {type(client).__name__}{hint}; "
+                "make one with `async with httpx.AsyncClient() as client:`"
+            )
+        self.client = client
+        self._timeouts: dict[float | None, httpx.Timeout] = {}
+
+    def __repr__(self) -> str:
+        return f"HttpxTransport(client=<httpx.AsyncClient{' closed' if self.client.is_closed else ''}>)"
+
+    def _timeout(self, timeout: float | None) -> httpx.Timeout:
+        t = self._timeouts.get(timeout)
+        if t is None:
+            t = self._timeouts[timeout] = httpx.Timeout(timeout)
+        return t
+
+    async def send(self, request: Request, timeout: float | None) -> Response:
+        """Send ``request`` (``client.request``); ``timeout`` bounds each network step, in seconds."""
+        client = self.client
+        if client.is_closed:
+            raise UsageError(
+                "the httpx.AsyncClient given to HttpxTransport is closed; "
+                "keep it open for as long as a client uses the transport"
+            )
+        try:
+            resp = await client.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                content=request.body,
+                follow_redirects=False,
+                timeout=self._timeout(timeout),
+            )
+        except httpx.ConnectTimeout:
+            raise ConnectTimeout(f"connecting took longer than {timeout}s") from None
+        except httpx.PoolTimeout:
+            # Nothing was sent, so ConnectTimeout (not_sent) lets the core retry even a
+            # POST; the urllib3 transport treats an exhausted pool the same way.
+            raise ConnectTimeout(f"no free connection in the client's pool within {timeout}s") from None
+        except (httpx.ReadTimeout, httpx.WriteTimeout):
+            raise ReadTimeout(f"no answer within the read timeout of {timeout}s") from None
+        except httpx.ConnectError as e:
+            if _caused_by_ssl(e):
+                raise TLSError(f"TLS failed: {_reason(e)}") from None
+            raise ConnectError(f"could not connect: {_reason(e)}") from None
+        except httpx.ProxyError as e:
+            raise ConnectError(f"the proxy failed: {_reason(e)}") from None
+        except (httpx.RemoteProtocolError, httpx.NetworkError) as e:
+            # ReadError, WriteError, CloseError; a server that closed without answering.
+            raise ConnectionLostError(f"the connection was lost: {_reason(e)}") from None
+        except httpx.HTTPError as e:
+            raise TransportError(f"{type(e).__name__}: {_reason(e)}") from None
+        except ssl.SSLError as e:  # httpcore < 0.17 let the handshake's own error through
+            raise TLSError(f"TLS failed: {_reason(e)}") from None
+        headers = dict(resp.headers.items())  # lower-case names, repeats joined with ", "
+        return Response(resp.status_code, headers, resp.content)
+
+
+def _caused_by_ssl(exc: BaseException) -> bool:
+    # httpx wraps httpcore's ConnectError, which wraps the ssl.SSLError.
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, ssl.SSLError):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text or type(exc).__name__
