@@ -18,6 +18,7 @@ from types import FrameType
 from typing import Callable, Protocol, Sequence
 
 from .action_provider import ActionProviderStub
+from .auth import AuthStub
 from .flows import FlowsStub
 
 
@@ -52,6 +53,10 @@ def _flows(args: argparse.Namespace) -> _Service:
                      host=args.host, port=args.port)
 
 
+def _auth(args: argparse.Namespace) -> _Service:
+    return AuthStub(host=args.host, port=args.port)
+
+
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     # serve_forever only stops on an exception in this thread; reuse Ctrl-C's path
     raise KeyboardInterrupt
@@ -75,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     fl.add_argument("--flow-token", action="extend", nargs="+", metavar="TOKEN[=IDENTITY]",
                     help="accept this token for every flow's own scope (repeatable)")
     fl.set_defaults(start=_flows)
+
+    services.add_parser("auth", help="Globus Auth's OAuth2 endpoints (login, refresh, revoke)").set_defaults(start=_auth)
 
     for sub in services.choices.values():
         sub.add_argument("--host", default="127.0.0.1")
