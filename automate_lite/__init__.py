@@ -50,6 +50,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .render import to_dot, to_mermaid
     from .validation import flow_definition_problems, validate_flow_definition
 
 
@@ -60,6 +61,10 @@ def __getattr__(name: str) -> Any:
         from . import validation
 
         return getattr(validation, name)
+    if name in ("to_mermaid", "to_dot"):
+        from . import render
+
+        return getattr(render, name)
     raise AttributeError(f"module 'automate_lite' has no attribute {name!r}")
 
 
@@ -71,6 +76,8 @@ __all__ = [
     "flow_scope",
     "validate_flow_definition",
     "flow_definition_problems",
+    "to_mermaid",
+    "to_dot",
     "ALL_FLOW_SCOPES",
     "MANAGE_FLOWS_SCOPE",
     "VIEW_FLOWS_SCOPE",

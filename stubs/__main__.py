@@ -50,7 +50,7 @@ def _action_provider(args: argparse.Namespace) -> _Service:
 
 def _flows(args: argparse.Namespace) -> _Service:
     return FlowsStub(tokens=_parse_tokens(args.token), flow_tokens=_parse_tokens(args.flow_token),
-                     host=args.host, port=args.port)
+                     action_token=args.action_token, host=args.host, port=args.port)
 
 
 def _auth(args: argparse.Namespace) -> _Service:
@@ -79,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="accept this service token (repeatable); with no tokens at all, no auth")
     fl.add_argument("--flow-token", action="extend", nargs="+", metavar="TOKEN[=IDENTITY]",
                     help="accept this token for every flow's own scope (repeatable)")
+    fl.add_argument("--action-token", help="bearer token the flow's Action states present to action providers")
     fl.set_defaults(start=_flows)
 
     services.add_parser("auth", help="Globus Auth's OAuth2 endpoints (login, refresh, revoke)").set_defaults(start=_auth)

@@ -21,12 +21,23 @@ Tokens
     token of another flow: 403 ``MISSING_SCOPE``. With neither mapping given, auth is
     off and every caller is :data:`DEFAULT_IDENTITY`.
 
+Runs execute their definition
+    A run executes its flow's definition for real (:mod:`stubs.runner`): every state
+    type, the data rules of Globus Flows, Action states calling their ``ActionUrl``
+    with automate-lite's ``AsyncActionClient`` (presenting ``action_token``), web
+    inputs opened by ``CreateWebInput`` and answered through ``/web_inputs``. The
+    runs share one event loop in a background thread, started and stopped with the
+    server. Status, ``details`` and the run log follow the service (see the runner's
+    docstring for the log codes and error names). Cancel stops the run and cancels
+    the action in progress at its provider; resume continues an INACTIVE run (one
+    waiting on an INACTIVE action; a run waiting for a web input needs its answer).
+
 Scripted runs
-    Runs do not execute their definition. A run's ``body`` may hold a ``"_stub"``
-    object (see :class:`RunScript`), e.g.
-    ``{"_stub": {"active_s": 0.2, "outcome": "FAILED"}}``. A run is ACTIVE for
+    A run whose ``body`` holds a ``"_stub"`` object (see :class:`RunScript`), or any
+    run of a stub made with ``execute=False``, does not execute its definition, e.g.
+    ``{"_stub": {"active_s": 0.2, "outcome": "FAILED"}}``. It is ACTIVE for
     ``active_s`` seconds after it starts (or is resumed), then takes its outcome.
-    Status is computed from the clock on every read: no threads, no timers.
+    Its status is computed from the clock on every read: no threads, no timers.
 
 Choices made where API.md is silent
     * Cancelled runs end with status ``"ENDED"`` (the Flows status for a run that was
@@ -53,6 +64,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import json
 import re
 import threading
@@ -63,6 +75,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Literal, Mapping, NoReturn, Sequence
 
 from ._server import App, Reply, StubRequest, StubServer
+from .runner import FlowRunner, LiveRun
 
 __all__ = [
     "FlowsStub",
@@ -310,15 +323,19 @@ class RunRecord:
     notification_policy: Doc
     request_id: str | None
     fingerprint: str
-    script: RunScript
+    script: RunScript | None  # None: the definition is executed (see ``live``)
     start: float
     phases: list[tuple[float, str]]  # (start of an ACTIVE period, what it ends as)
     ended_at: float | None = None  # when it was cancelled
+    live: LiveRun | None = None  # the runner's record of an executed run
 
     def status(self, now: float) -> str:
         """ACTIVE, INACTIVE, SUCCEEDED, FAILED or ``"ENDED"`` (cancelled), at ``now``."""
         if self.ended_at is not None:
             return "ENDED"
+        if self.live is not None:
+            return self.live.status
+        assert self.script is not None
         begun, outcome = self.phases[-1]
         return "ACTIVE" if now < begun + self.script.active_s else outcome
 
@@ -326,6 +343,9 @@ class RunRecord:
         """When the run finished, if it has."""
         if self.ended_at is not None:
             return self.ended_at
+        if self.live is not None:
+            return self.live.completed_at
+        assert self.script is not None
         status = self.status(now)
         if status in ("SUCCEEDED", "FAILED"):
             return self.phases[-1][0] + self.script.active_s
@@ -593,7 +613,11 @@ class FlowsStub:
         groups: identity -> group URNs it belongs to (for group principals).
         consent_required_once: the first run attempt of each identity on each flow
             answers 403 ConsentRequired (see also :meth:`require_consent`).
-        default_active_s: how long a run stays ACTIVE when its body says nothing.
+        execute: run definitions for real (default); False makes every run scripted.
+        action_token: the bearer token Action states present to action providers
+            (the flow's run-as token); None sends none.
+        action_poll: (first, longest) delay in seconds between polls of an action.
+        default_active_s: how long a scripted run stays ACTIVE when its ``_stub`` says nothing.
         cancel_status: status of a cancelled run, ``"ENDED"`` or ``"FAILED"``.
         seed_registered_apis: start with two example registered APIs.
         clock: the time source (``time.time``); a test may pass its own.
@@ -607,6 +631,9 @@ class FlowsStub:
         flow_tokens: Mapping[str, str] | None = None,
         groups: Mapping[str, Iterable[str]] | None = None,
         consent_required_once: bool = False,
+        execute: bool = True,
+        action_token: str | None = None,
+        action_poll: tuple[float, float] = (0.02, 0.5),
         default_active_s: float = 0.05,
         cancel_status: Literal["ENDED", "FAILED"] = "ENDED",
         seed_registered_apis: bool = True,
@@ -622,6 +649,7 @@ class FlowsStub:
         }
         self._groups = {_as_urn(i): frozenset(g) for i, g in (groups or {}).items()}
         self.consent_required_once = consent_required_once
+        self.execute = execute
         self.default_active_s = default_active_s
         self.cancel_status = cancel_status
         self._clock = clock
@@ -631,6 +659,9 @@ class FlowsStub:
         if seed_registered_apis:
             self._seed_registered_apis()
         self.server = StubServer(self.app, host, port)
+        self.runner = FlowRunner(
+            self, action_token=action_token, poll_initial_s=action_poll[0], poll_max_s=action_poll[1]
+        )
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -645,17 +676,56 @@ class FlowsStub:
         return self.server.port
 
     def start(self) -> "FlowsStub":
-        """Serve in a background thread; returns ``self``."""
+        """Serve in a background thread, with the runner's event loop; returns ``self``."""
+        self.runner.start()
         self.server.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (what ``python -m stubs`` calls)."""
+        self.runner.start()
         self.server.serve_forever()
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop serving, close the socket, cancel the runs still going and stop the runner."""
         self.server.stop()
+        self.runner.stop()
+
+    # -- what the runner needs (stubs.runner.RunHost) -----------------------------------
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock every request and the runner take to read or change the state."""
+        return self.state.lock
+
+    def now(self) -> float:
+        """The stub's clock."""
+        return self._clock()
+
+    def open_web_input(self, run: LiveRun, state_name: str, spec: Doc) -> Doc:
+        """Open a web input for a CreateWebInput state of ``run`` (ValueError when malformed)."""
+        title = spec.get("title", state_name)
+        options = spec.get("options")
+        input_type = spec.get("input_type", "selection" if options is not None else "text")
+        respondents = spec.get("respondents") or [run.owner]
+        viewers = spec.get("viewers") or []
+        if not isinstance(title, str) or not isinstance(input_type, str):
+            raise ValueError("title and input_type must be strings")
+        if options is not None and (not isinstance(options, list) or not all(isinstance(o, str) for o in options)):
+            raise ValueError("options must be a list of labels (strings)")
+        for name, value in (("respondents", respondents), ("viewers", viewers)):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"{name} must be a list of identity or group URNs")
+        return self.add_web_input(
+            title=title, input_type=input_type, options=options, flow_id=run.flow_id, run_id=run.run_id,
+            viewers=viewers, respondents=respondents,
+        )
+
+    def web_input_record(self, web_input_id: str) -> Doc | None:
+        """A web input's full document (None when there is no such input)."""
+        with self.state.lock:
+            record = self.state.web_inputs.get(web_input_id)
+            return None if record is None else copy.deepcopy(self._render_web_input(record, None))
 
     def __enter__(self) -> "FlowsStub":
         return self.start()
@@ -664,6 +734,12 @@ class FlowsStub:
         self.stop()
 
     # -- test helpers --------------------------------------------------------------------
+
+    def add_token(self, token: str, identity: str) -> None:
+        """Accept ``token`` as a service token of ``identity`` from now on (turns auth on)."""
+        with self.state.lock:
+            self._tokens[token] = _as_urn(identity)
+            self.auth_enabled = True
 
     def issue_flow_token(self, flow_id: str, identity: str, token: str | None = None) -> str:
         """Register (and return) a token for one flow's scope only, owned by ``identity``.
@@ -1062,7 +1138,7 @@ class FlowsStub:
         if request_id is not None and not isinstance(request_id, str):
             _unprocessable(["body", "request_id"], "str type expected", "type_error.str")
         self._check_input(body, flow["input_schema"])
-        script = _parse_script(body, self.default_active_s)
+        script = _parse_script(body, self.default_active_s) if "_stub" in body or not self.execute else None
         normalized: Doc = {
             "body": body,
             "label": label,
@@ -1099,9 +1175,22 @@ class FlowsStub:
         return flow
 
     def _make_run(self, flow: Doc, caller: Caller, request: Doc, now: float) -> RunRecord:
-        script: RunScript = request["script"]
+        script: RunScript | None = request["script"]
+        run_id = _new_id()
+        live = None
+        if script is None:
+            live = LiveRun(
+                run_id=run_id,
+                flow_id=flow["id"],
+                flow_title=flow["title"],
+                definition=copy.deepcopy(flow["definition"]),
+                input=copy.deepcopy(request["body"]),
+                owner=caller.identity,
+                label=request["label"],
+                tags=list(request["tags"]),
+            )
         return RunRecord(
-            run_id=_new_id(),
+            run_id=run_id,
             seq=self.state.next_seq(),
             flow_id=flow["id"],
             flow_title=flow["title"],
@@ -1119,7 +1208,8 @@ class FlowsStub:
             fingerprint=request["fingerprint"],
             script=script,
             start=now,
-            phases=[(now, script.outcome)],
+            phases=[(now, script.outcome)] if script is not None else [],
+            live=live,
         )
 
     def _register_start_routes(self) -> None:
@@ -1143,7 +1233,10 @@ class FlowsStub:
             self.state.runs_created += 1
             if key is not None:
                 self.state.request_ids[key] = run.run_id
-            return Reply.json(self._run_doc(run, caller, now), 201)
+            doc = self._run_doc(run, caller, now)  # before the runner can move it on
+            if run.live is not None:
+                self.runner.submit(run.live)
+            return Reply.json(doc, 201)
 
         def dry_run_run(req: StubRequest, caller: Caller, now: float, flow_id: str) -> Reply:
             flow = self._starter_flow(flow_id, caller)
@@ -1211,7 +1304,12 @@ class FlowsStub:
         return run
 
     def _details(self, run: RunRecord, status: str) -> Doc:
+        if status == "ENDED":
+            return {"code": "FlowCanceled", "description": "The run was canceled"}
+        if run.live is not None:
+            return copy.deepcopy(run.live.details)
         s = run.script
+        assert s is not None
         output = s.output if s.has_output else {k: v for k, v in run.body.items() if k != "_stub"}
         if status == "ACTIVE":
             return {"code": "FlowStarted", "description": "The run is in progress"}
@@ -1224,8 +1322,6 @@ class FlowsStub:
                     "required_scope": "https://auth.globus.org/scopes/actions.globus.org/transfer/transfer",
                 }
             )
-        if status == "ENDED":
-            return {"code": "FlowCanceled", "description": "The run was canceled"}
         if status == "SUCCEEDED":
             base: Doc = {"code": "FlowSucceeded", "description": "The run reached a successful completion state", "output": output}
         else:
@@ -1270,6 +1366,12 @@ class FlowsStub:
 
     def _log_entries(self, run: RunRecord, now: float) -> list[Doc]:
         """The run's log so far, oldest first, derived from its script and the clock."""
+        if run.live is not None:
+            logged: list[Doc] = copy.deepcopy(run.live.log)
+            for entry in logged:
+                entry["time"] = _iso(entry["time"])
+            return logged
+        assert run.script is not None
         entries: list[Doc] = [
             {
                 "code": "FlowStarted",
@@ -1369,6 +1471,14 @@ class FlowsStub:
             _conflict(f"Run {run.run_id} already completed ({status}); it cannot be canceled")
         if status != "ENDED":
             run.ended_at = now
+            live = run.live
+            if live is not None:
+                live.log.append({"code": "FlowCanceled", "description": "The run was canceled", "time": now,
+                                 "details": {"state_name": live.current_state}})
+                live.status = "ENDED"
+                live.completed_at = now
+                live.details = {"code": "FlowCanceled", "description": "The run was canceled"}
+                self.runner.cancel(live)
 
     def _release(self, run: RunRecord, now: float) -> None:
         status = run.status(now)
@@ -1379,9 +1489,15 @@ class FlowsStub:
             self.state.request_ids.pop((run.owner, run.flow_id, run.request_id), None)
 
     def _resume(self, run: RunRecord, now: float) -> None:
+        if run.live is not None and run.ended_at is None:
+            why = self.runner.resume(run.live)
+            if why is not None:
+                _conflict(why)
+            return
         status = run.status(now)
         if status != "INACTIVE":
             _conflict(f"Run {run.run_id} is {status}; only an INACTIVE run can be resumed")
+        assert run.script is not None
         run.phases.append((now, run.script.resume_outcome))
 
     def _register_run_routes(self) -> None:
@@ -1589,6 +1705,9 @@ class FlowsStub:
                 edited_timestamp=_iso(now),
                 response={"value": value, "respondent": caller.identity},
             )
+            run = self.state.runs.get(record["run"]["id"] or "")
+            if run is not None and run.live is not None:
+                self.runner.web_input_answered(run.live, web_input_id)
             return Reply.json({"status": "ok"})
 
         def api_roles(doc: Doc, caller: Caller) -> set[str]:

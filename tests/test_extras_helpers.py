@@ -202,7 +202,7 @@ def flows(auth: AuthStub) -> Iterator[FlowsStub]:
                 if scope.endswith("_user"):  # a flow's own scope
                     stub.issue_flow_token(scope.split("/")[4], identity, tok)
                 else:  # a Flows service scope: there is no public hook for service tokens
-                    stub._tokens[tok] = "urn:globus:auth:identity:" + identity
+                    stub.add_token(tok, "urn:globus:auth:identity:" + identity)
 
         auth.state.on_issue.append(accept)
         yield stub
@@ -246,7 +246,7 @@ def test_create_flows_client_end_to_end(auth: AuthStub, browser: StubBrowser, to
 
 def test_create_flows_client_keeps_given_authorizers(auth: AuthStub, browser: StubBrowser, token_path: str,
                                                      flows: FlowsStub) -> None:
-    flows._tokens["svc-given"] = ALICE
+    flows.add_token("svc-given", ALICE)
     calls: list[dict[str, Any]] = []
 
     def callback(**kw: Any) -> al.BearerTokenAuthorizer:

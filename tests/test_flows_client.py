@@ -187,7 +187,7 @@ def test_resume_inactive_run(drive: Driver, flow: dict[str, Any]) -> None:
 
 
 def test_update_run_and_batch(drive: Driver, flow: dict[str, Any]) -> None:
-    rids = [drive("run_flow", flow["id"], None, {"n": i})["run_id"] for i in range(2)]
+    rids = [drive("run_flow", flow["id"], None, {"echo_string": str(i)})["run_id"] for i in range(2)]
     doc = drive("update_run", rids[0], label="relabelled", tags=["a"])
     assert doc["label"] == "relabelled" and doc["tags"] == ["a"]
     doc = drive("flow_action_update", rids[0], run_monitors=[BOB])
@@ -207,7 +207,9 @@ def test_listing_and_paging(drive: Driver) -> None:
     assert len(page["flows"]) == 2 and page["has_next_page"] is True
     legacy = drive("list_flows", roles=["flow_owner"], per_page=2)
     assert legacy["flows"]
-    rids = {drive("run_flow", fids[0], None, {"i": i}, label="paging")["run_id"] for i in range(5)}
+    rids = {drive("run_flow", fids[0], None, {"echo_string": str(i)}, label="paging")["run_id"] for i in range(5)}
+    for rid in rids:
+        drive("wait_for_run", rid, timeout=60, initial_delay=0.01, max_delay=0.1)
     runs = drive.collect("iter_runs", filter_flow_id=fids[0], per_page=2)
     assert {r["run_id"] for r in runs} == rids
     assert {r["run_id"] for r in drive("list_flow_runs", fids[0], per_page=50)["runs"]} == rids

@@ -401,12 +401,12 @@ def test_run_lifecycle_on_the_real_clock() -> None:
         assert doc["status"] == "SUCCEEDED" and doc["details"]["output"] == {"x": 1}
         assert doc["completion_time"] is not None
         codes = [e["code"] for e in api("GET", f"/runs/{run['run_id']}/log").json["entries"]]
-        assert codes == ["FlowStarted", "PassCompleted", "FlowSucceeded"]
+        assert codes == ["FlowStarted", "PassStarted", "PassCompleted", "FlowSucceeded"]
 
 
 def test_scripted_outcomes(api: Client, clock: FakeClock) -> None:
     fid = api.create()["id"]
-    ok = api.run(fid, body={"n": 1}).json
+    ok = api.run(fid, body={"n": 1, "_stub": {}}).json  # "_stub": scripted, not executed
     failed = api.run(fid, body={"_stub": {"active_s": 1, "outcome": "FAILED", "details": {"code": "Boom"}}}).json
     inactive = api.run(fid, body={"_stub": {"active_s": 1, "outcome": "INACTIVE"}}).json
     assert all(r["status"] == "ACTIVE" and r["completion_time"] is None for r in (ok, failed, inactive))

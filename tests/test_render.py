@@ -1,0 +1,246 @@
+"""Mermaid and DOT pictures of flow definitions (``automate_lite.render``), compared as text."""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+import pytest
+
+import automate_lite as al
+from automate_lite.flows import FlowsClient
+from automate_lite.render import rule_text, state_outcomes, to_dot, to_mermaid
+from stubs.flows import FlowsStub
+
+LINEAR = {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "Next": "Bye"}, "Bye": {"Type": "Pass", "End": True}}}
+
+BRANCHES = {
+    "Comment": "branches",
+    "StartAt": 'Copy "files"',
+    "States": {
+        'Copy "files"': {
+            "Type": "Action",
+            "ActionUrl": "https://actions.example.org/transfer",
+            "Next": "Big?",
+            "Catch": [{"ErrorEquals": ["ActionFailedException", "ActionTimeout"], "Next": "Report"}],
+        },
+        "Big?": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.size", "NumericGreaterThan": 100, "Next": "Compress"},
+                {"Or": [{"Variable": "$.kind", "StringEquals": "tar"}, {"Not": {"Variable": "$.kind", "IsPresent": True}}],
+                 "Next": "Report"},
+            ],
+            "Default": "Done",
+        },
+        "Compress": {"Type": "ExpressionEval", "Parameters": {"x.=": "1"}, "Next": "Pause"},
+        "Pause": {"Type": "Wait", "Seconds": 5, "Next": "Done"},
+        "Report": {"Type": "Fail", "Error": "Oops"},
+        "Done": {"Type": "Pass", "End": True},
+    },
+}
+
+
+def test_linear_flow() -> None:
+    assert to_mermaid(LINEAR) == """\
+flowchart TD
+    flow_start(("start"))
+    s0("Hello")
+    s1("Bye")
+    flow_end(("end"))
+    flow_start --> s0
+    s0 --> s1
+    s1 --> flow_end
+"""
+    assert to_dot(LINEAR) == """\
+digraph flow {
+    rankdir=TB;
+    node [fontname="Helvetica"];
+    edge [fontname="Helvetica", fontsize=10];
+    flow_start [label="start", shape=circle];
+    s0 [label="Hello", shape=box, style="rounded"];
+    s1 [label="Bye", shape=box, style="rounded"];
+    flow_end [label="end", shape=doublecircle];
+    flow_start -> s0;
+    s0 -> s1;
+    s1 -> flow_end;
+}
+"""
+
+
+def test_choices_catches_and_escaping() -> None:
+    assert to_mermaid(BRANCHES) == """\
+flowchart TD
+    flow_start(("start"))
+    s0["Copy #quot;files#quot;"]
+    s1{"Big?"}
+    s2[["Compress"]]
+    s3{{"Pause"}}
+    s4>"Report"]
+    s5("Done")
+    flow_end(("end"))
+    flow_start --> s0
+    s0 --> s1
+    s0 -.->|"ActionFailedException, ActionTimeout"| s4
+    s1 -->|"$.size #gt; 100"| s2
+    s1 -->|"$.kind == 'tar' or not ($.kind is present)"| s4
+    s1 -->|"default"| s5
+    s2 --> s3
+    s3 --> s5
+    s5 --> flow_end
+"""
+    assert to_dot(BRANCHES, rankdir="LR") == """\
+digraph flow {
+    rankdir=LR;
+    node [fontname="Helvetica"];
+    edge [fontname="Helvetica", fontsize=10];
+    flow_start [label="start", shape=circle];
+    s0 [label="Copy \\"files\\"", shape=box];
+    s1 [label="Big?", shape=diamond];
+    s2 [label="Compress", shape=box, style="rounded,dashed"];
+    s3 [label="Pause", shape=hexagon];
+    s4 [label="Report", shape=octagon];
+    s5 [label="Done", shape=box, style="rounded"];
+    flow_end [label="end", shape=doublecircle];
+    flow_start -> s0;
+    s0 -> s1;
+    s0 -> s4 [label="ActionFailedException, ActionTimeout", style=dashed];
+    s1 -> s2 [label="$.size > 100"];
+    s1 -> s4 [label="$.kind == 'tar' or not ($.kind is present)"];
+    s1 -> s5 [label="default"];
+    s2 -> s3;
+    s3 -> s5;
+    s5 -> flow_end;
+}
+"""
+
+
+def test_coloured_by_a_run_log() -> None:
+    log = [
+        {"code": "FlowStarted", "details": {"input": {}}},
+        {"code": "ActionStarted", "details": {"state_name": 'Copy "files"'}},
+        {"code": "ActionCompleted", "details": {"state_name": 'Copy "files"'}},
+        {"code": "ChoiceStarted", "details": {"state_name": "Big?"}},
+        {"code": "ChoiceCompleted", "details": {"state_name": "Big?", "next_state": "Compress"}},
+        {"code": "ExpressionEvalStarted", "details": {"state_name": "Compress"}},
+        {"code": "ExpressionEvalFailed", "details": {"state_name": "Compress"}},
+        {"code": "FlowFailed", "details": {"state_name": "Compress"}},
+    ]
+    mermaid = to_mermaid(BRANCHES, log)
+    assert mermaid.endswith("""\
+    s5 --> flow_end
+    classDef succeeded fill:#d4edda,stroke:#2e7d32,stroke-width:2px
+    class s0,s1 succeeded
+    classDef failed fill:#f8d7da,stroke:#c62828,stroke-width:2px
+    class s2 failed
+""")
+    dot = to_dot(BRANCHES, {"entries": log[:6]})  # a page works too; Compress is still going
+    assert '    s0 [label="Copy \\"files\\"", shape=box, style="filled", fillcolor="#d4edda", color="#2e7d32"];\n' in dot
+    assert '    s2 [label="Compress", shape=box, style="rounded,dashed,filled", fillcolor="#fff3cd", color="#f9a825"];\n' in dot
+    assert '    s3 [label="Pause", shape=hexagon];\n' in dot
+
+
+def test_web_inputs_missing_targets_and_long_labels() -> None:
+    name = "A state with a very long name that goes on and on and on and on"
+    definition = {"StartAt": "Ask", "States": {
+        "Ask": {"Type": "CreateWebInput", "Next": "Await"},
+        "Await": {"Type": "AwaitWebInput", "Next": name},
+        name: {"Type": "Choice", "Choices": [{"Variable": "$.a|b", "StringEquals": "x#y<z>", "Next": "Gone"}]},
+    }}
+    assert to_mermaid(definition, direction="LR") == """\
+flowchart LR
+    flow_start(("start"))
+    s0[/"Ask"/]
+    s1[/"Await"/]
+    s2{"A state with a very long name that goes on and on and on an…"}
+    m0["Gone (missing)"]
+    flow_end(("end"))
+    flow_start --> s0
+    s0 --> s1
+    s1 --> s2
+    s2 -->|"$.a#124;b == 'x#35;y#lt;z#gt;'"| m0
+"""
+    dot = to_dot(definition)
+    assert '    m0 [label="Gone (missing)", shape=box, style="dashed"];\n' in dot
+    assert "    s0 [label=\"Ask\", shape=parallelogram];\n" in dot
+    assert "    s2 -> m0 [label=\"$.a|b == 'x#y<z>'\"];\n" in dot
+
+
+def test_rule_text() -> None:
+    assert rule_text({"Variable": "$.n", "NumericLessThanEqualsPath": "$.max"}) == "$.n <= $.max"
+    assert rule_text({"Variable": "$.s", "StringMatches": "*.tar"}) == "$.s matches '*.tar'"
+    assert rule_text({"Variable": "$.b", "BooleanEquals": False}) == "$.b == false"
+    assert rule_text({"Variable": "$.v", "IsNull": False}) == "$.v is not null"
+    assert rule_text({"Variable": "$.t", "TimestampGreaterThan": "2024-01-01T00:00:00Z"}) == \
+        "$.t > '2024-01-01T00:00:00Z'"
+    assert rule_text({"And": [{"Variable": "$.a", "IsNumeric": True},
+                              {"Or": [{"Variable": "$.a", "NumericEquals": 1}, {"Variable": "$.a", "NumericEquals": 2}]}]}) == \
+        "$.a is numeric and ($.a == 1 or $.a == 2)"
+    assert rule_text({"Variable": "$.q", "StringEquals": "it's"}) == "$.q == 'it\\'s'"
+
+
+def test_state_outcomes() -> None:
+    log = [
+        {"code": "PassStarted", "details": {"state_name": "A"}},
+        {"code": "PassCompleted", "details": {"state_name": "A"}},
+        {"code": "ActionStarted", "details": {"state_name": "B"}},
+        {"code": "FlowInactive", "details": {"state_name": "B"}},
+        {"code": "FlowResumed", "details": {"state_name": "B"}},
+        {"code": "ActionPolled", "details": {"state_name": "C"}},
+        {"code": "ActionFailed", "details": {"state_name": "D"}},
+        {"code": "WaitStarted", "details": {"state_name": "E"}},
+        {"code": "FlowCanceled", "details": {"state_name": "E"}},
+        {"code": "FlowSucceeded", "details": {"output": {}}},
+        "not an entry",
+    ]
+    assert state_outcomes(log) == {"A": "succeeded", "B": "active", "C": "active", "D": "failed", "E": "canceled"}
+    assert state_outcomes(log[:4]) == {"A": "succeeded", "B": "inactive"}
+    assert state_outcomes(None) == {} and state_outcomes({"entries": log[:1]}) == {"A": "active"}
+
+
+def test_input_untouched_output_deterministic_bad_input_refused() -> None:
+    before = copy.deepcopy(BRANCHES)
+    log = [{"code": "PassCompleted", "details": {"state_name": "Done"}}]
+    log_before = copy.deepcopy(log)
+    first = (to_mermaid(BRANCHES, log), to_dot(BRANCHES, log))
+    assert (to_mermaid(BRANCHES, log), to_dot(BRANCHES, log)) == first
+    assert BRANCHES == before and log == log_before
+    bad: Any
+    for bad in (None, [], {"StartAt": "A"}, {"States": []}):
+        with pytest.raises(al.UsageError):
+            to_mermaid(bad)
+        with pytest.raises(al.UsageError):
+            to_dot(bad)
+    with pytest.raises(al.UsageError):
+        to_mermaid(LINEAR, "not a log")
+    with pytest.raises(al.UsageError):
+        to_mermaid(LINEAR, direction="sideways")
+    with pytest.raises(al.UsageError):
+        to_dot(LINEAR, rankdir="UP")
+
+
+def test_colours_from_a_real_run() -> None:
+    definition: dict[str, Any] = {"StartAt": "Start", "States": {
+        "Start": {"Type": "Pass", "Next": "Check"},
+        "Check": {"Type": "Choice", "Choices": [{"Variable": "$.go", "BooleanEquals": True, "Next": "Stop"}],
+                  "Default": "Done"},
+        "Stop": {"Type": "Fail", "Error": "Halted"},
+        "Done": {"Type": "Pass", "End": True},
+    }}
+    with FlowsStub() as stub:
+        fc = FlowsClient.new_client(None, lambda **kw: al.BearerTokenAuthorizer("f"), al.BearerTokenAuthorizer("s"),
+                                    base_url=stub.url)
+        fid = fc.deploy_flow(definition, "render")["id"]
+        run_id = fc.run_flow(fid, None, {"go": True})["run_id"]
+        deadline = time.monotonic() + 10
+        while fc.get_run(run_id)["status"] == "ACTIVE" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        entries = list(fc.iter_run_logs(run_id))
+        fc.close()
+    assert to_mermaid(definition, entries).endswith("""\
+    classDef succeeded fill:#d4edda,stroke:#2e7d32,stroke-width:2px
+    class s0,s1 succeeded
+    classDef failed fill:#f8d7da,stroke:#c62828,stroke-width:2px
+    class s2 failed
+""")
