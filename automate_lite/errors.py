@@ -414,7 +414,21 @@ def error_from_response(response: Response, method: str = "", url: str = "") -> 
     if request_id is None:
         request_id = response.headers.get("x-request-id") or None
 
-    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else AutomateAPIError)
+    if 300 <= status < 400:
+        where = response.headers.get("location") or "(no Location header)"
+        messages.insert(
+            0,
+            f"the server redirected to {where}; redirects are not followed (so a token never goes to "
+            "another host): use the final URL",
+        )
+        code = code or "Redirect"
+    if not messages:
+        messages.append(f"the server answered {status} without an error message")
+
+    if 300 <= status < 400:
+        cls: type[AutomateAPIError] = UnexpectedResponseError
+    else:
+        cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else AutomateAPIError)
     return cls(
         status,
         code or "Error",

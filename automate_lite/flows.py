@@ -24,6 +24,7 @@ from ._core.http import (
     Authorizer,
     RetryPolicy,
     Session,
+    encode_json,
     json_op,
     uuid_segment,
 )
@@ -234,7 +235,10 @@ class FlowOps:
             from .validation import validate_flow_definition
 
             validate_flow_definition(definition)
+        encode_json(definition, "definition")
         _check_mapping(input_schema, "input_schema")
+        if _given(input_schema):
+            encode_json(input_schema, "input_schema")
         doc: dict[str, Any] = {
             "title": title,
             "definition": definition,
@@ -368,6 +372,7 @@ class FlowOps:
                 from .validation import validate_flow_definition
 
                 validate_flow_definition(new_definition)
+            encode_json(new_definition, "flow_definition")
         if validate_schema:
             _check_mapping(input_schema, "input_schema")
         doc: dict[str, Any] = {}
@@ -493,6 +498,7 @@ class FlowOps:
         """``POST /flows/validate``: ask the service to check a definition (nothing is created)."""
         if not isinstance(definition, Mapping):
             raise UsageError(f"definition must be a dict, got {type(definition).__name__}")
+        encode_json(definition, "definition")
         _check_mapping(input_schema, "input_schema")
         doc: dict[str, Any] = {"definition": definition}
         if _given(input_schema):
@@ -518,7 +524,11 @@ class FlowOps:
         monitors = _alias(("run_monitors", run_monitors), [("monitor_by", kwargs.pop("monitor_by", None))])
         additional = kwargs.pop("additional_fields", None)
         if kwargs:
-            raise UsageError(f"run_flow() got unexpected argument(s) {sorted(kwargs)}")
+            raise UsageError(
+                f"run_flow() got unexpected argument(s) {sorted(kwargs)}; it takes flow_id, flow_scope, "
+                "flow_input, run_managers/manage_by, run_monitors/monitor_by, dry_run, label, tags, "
+                "request_id, activity_notification_policy, additional_fields, authorizer"
+            )
         _check_str(label, "label")
         doc: dict[str, Any] = {"body": dict(flow_input)}
         if request_id is None or request_id is MISSING:
@@ -572,7 +582,9 @@ class FlowOps:
         fid = uuid_segment(flow_id, "flow_id")
         doc = self._run_body(flow_input, run_managers, run_monitors, label, tags, request_id, activity_notification_policy, kwargs)
         path = f"/flows/{fid}/run/dry-run" if dry_run else f"/flows/{fid}/run"
-        return self._as_flow(fid, flow_scope, authorizer, "POST", path, json_body=doc, safe_to_retry=True)
+        return self._as_flow(
+            fid, flow_scope, authorizer, "POST", path, json_body=doc, safe_to_retry=True, json_argument="flow_input"
+        )
 
     def validate_run(
         self,
@@ -591,7 +603,10 @@ class FlowOps:
         fid = uuid_segment(flow_id, "flow_id")
         doc = self._run_body(flow_input, run_managers, run_monitors, label, tags, None, activity_notification_policy, {})
         doc.pop("request_id")
-        return self._as_flow(fid, flow_scope, authorizer, "POST", f"/flows/{fid}/validate_run", json_body=doc, safe_to_retry=True)
+        return self._as_flow(
+            fid, flow_scope, authorizer, "POST", f"/flows/{fid}/validate_run",
+            json_body=doc, safe_to_retry=True, json_argument="flow_input",
+        )
 
     # -- the legacy per-flow run routes ----------------------------------------------
 

@@ -233,8 +233,8 @@ def test_request_id_from_body_or_header() -> None:
 def test_error_keeps_response_facts() -> None:
     e = err({"code": "X"}, 429, {"retry-after": "3"})
     assert e.headers == {"retry-after": "3"}
-    assert repr(e) == "RateLimitedError(http_status=429, code='X', messages=[])"
-    assert str(e) == "GET https://x.example.org/p -> 429 X: (no message)"
+    assert repr(e) == "RateLimitedError(http_status=429, code='X', messages=['the server answered 429 without an error message'])"
+    assert str(e) == "GET https://x.example.org/p -> 429 X: the server answered 429 without an error message"
     assert e.args == (str(e),)
 
 

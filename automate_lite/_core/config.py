@@ -46,7 +46,11 @@ def headers_with(extra: Any) -> dict[str, str]:
     """The default headers plus the caller's ``extra_headers``."""
     headers = dict(DEFAULT_HEADERS)
     if extra:
-        if not isinstance(extra, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
-            raise UsageError(f"extra_headers must be a dict of str to str, got {extra!r}")
+        if not isinstance(extra, dict):
+            raise UsageError(f"extra_headers must be a dict of str to str, got {type(extra).__name__}")
+        # Name only what is wrong: the values may hold credentials.
+        bad = [f"{k!r}: {type(v).__name__}" for k, v in extra.items() if not (isinstance(k, str) and isinstance(v, str))]
+        if bad:
+            raise UsageError(f"extra_headers must map str names to str values; these do not: {', '.join(bad)}")
         headers.update(extra)
     return headers

@@ -180,7 +180,10 @@ def check_base_url(url: object, argument: str) -> str:
         parts = urlsplit(url)
         parts.port  # raises ValueError on a bad port
     except ValueError as e:
-        raise UsageError(f"{argument} is not a valid URL ({e}): {url!r}") from None
+        raise UsageError(
+            f"{argument} is not a valid URL ({e}): {url!r}; it must be an http:// or https:// URL "
+            "such as 'https://actions.globus.org/hello_world'"
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(
             f"{argument} must be an http:// or https:// URL with a host, such as "
@@ -237,6 +240,8 @@ def uuid_segment(value: object, argument: str) -> str:
     """Check that ``value`` is a UUID string (flow and run ids are) and return it."""
     import uuid
 
+    if isinstance(value, uuid.UUID):
+        return str(value)
     if not isinstance(value, str):
         raise UsageError(f"{argument} must be a UUID string, got {type(value).__name__} {value!r}")
     try:
@@ -287,6 +292,8 @@ def encode_json(body: Any, argument: str = "body") -> bytes:
             f"{argument} must be JSON-serialisable (dicts, lists, str, int, float, bool, None; "
             f"no NaN/Infinity): {e}"
         ) from None
+    except RecursionError:
+        raise UsageError(f"{argument} must be JSON-serialisable, but it is nested too deeply (or refers to itself)") from None
 
 
 def request_op(
@@ -304,8 +311,9 @@ def request_op(
 
     ``path`` is appended to ``session.base_url`` (already encoded). ``authorizer``
     overrides the session's for this call. ``safe_to_retry`` marks a POST whose repeat
-    cannot do the work twice. Returns the :class:`Response` for a status below 400 and
-    raises :class:`AutomateAPIError` for the others.
+    cannot do the work twice. Returns the :class:`Response` for a 1xx/2xx status and raises
+    :class:`AutomateAPIError` for the others (redirects are never followed: a 3xx is
+    an :class:`UnexpectedResponseError` naming where it pointed).
     """
     url = absolute_url if absolute_url is not None else session.base_url + path
     qs = encode_query(query)
@@ -349,7 +357,7 @@ def request_op(
                 continue
             raise
         status = response.status
-        if status < 400:
+        if status < 300:
             return response
         if status == 401 and auth is not None and not auth_retried:
             auth_retried = True
@@ -386,9 +394,10 @@ def json_op(
     json_body: Any = MISSING,
     safe_to_retry: bool = False,
     authorizer: Any = MISSING,
+    json_argument: str = "body",
 ) -> Op[APIResponse]:
     """:func:`request_op` with a JSON body in and an :class:`APIResponse` out."""
-    body = None if json_body is MISSING else encode_json(json_body)
+    body = None if json_body is MISSING else encode_json(json_body, json_argument)
     response = yield from request_op(
         session, method, path, query=query, body=body, safe_to_retry=safe_to_retry, authorizer=authorizer
     )

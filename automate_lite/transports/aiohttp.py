@@ -106,6 +106,7 @@ class AiohttpTransport:
                 "the aiohttp.ClientSession given to AiohttpTransport is closed; "
                 "keep it open for as long as a client uses the transport"
             )
+        stage = "no response headers arrived"
         try:
             # ``async with``: the connection goes back to the pool, or is closed when
             # the body was not read to the end (an error, a cancellation).
@@ -119,6 +120,7 @@ class AiohttpTransport:
                 raise_for_status=False,
                 timeout=self._timeout(timeout),
             ) as resp:
+                stage = "the response body stalled"
                 body = await resp.read()
                 headers: dict[str, str] = {}
                 for name, value in resp.headers.items():
@@ -138,9 +140,9 @@ class AiohttpTransport:
         except aiohttp.ServerTimeoutError as e:
             if _is_connect_timeout(e):
                 raise ConnectTimeout(f"connecting took longer than {timeout}s") from None
-            raise ReadTimeout(f"no answer within the read timeout of {timeout}s") from None
+            raise ReadTimeout(f"{stage} within the read timeout of {timeout}s") from None
         except (asyncio.TimeoutError, TimeoutError):  # one class from Python 3.11, two before
-            raise ReadTimeout(f"no answer within the read timeout of {timeout}s") from None
+            raise ReadTimeout(f"{stage} within the read timeout of {timeout}s") from None
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as e:
             # ServerDisconnectedError, ClientOSError, ClientConnectionResetError...
             raise ConnectionLostError(f"the connection was lost: {_reason(e)}") from None

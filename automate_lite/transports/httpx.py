@@ -102,15 +102,22 @@ class HttpxTransport:
                 "the httpx.AsyncClient given to HttpxTransport is closed; "
                 "keep it open for as long as a client uses the transport"
             )
+        # Headers and body are awaited apart so that a read timeout can say which stalled.
+        stage = "no response headers arrived"
         try:
-            resp = await client.request(
+            built = client.build_request(
                 request.method,
                 request.url,
                 headers=request.headers,
                 content=request.body,
-                follow_redirects=False,
                 timeout=self._timeout(timeout),
             )
+            resp = await client.send(built, follow_redirects=False, stream=True)
+            stage = "the response body stalled"
+            try:
+                body = await resp.aread()
+            finally:
+                await resp.aclose()
         except httpx.ConnectTimeout:
             raise ConnectTimeout(f"connecting took longer than {timeout}s") from None
         except httpx.PoolTimeout:
@@ -118,7 +125,7 @@ class HttpxTransport:
             # POST; the urllib3 transport treats an exhausted pool the same way.
             raise ConnectTimeout(f"no free connection in the client's pool within {timeout}s") from None
         except (httpx.ReadTimeout, httpx.WriteTimeout):
-            raise ReadTimeout(f"no answer within the read timeout of {timeout}s") from None
+            raise ReadTimeout(f"{stage} within the read timeout of {timeout}s") from None
         except httpx.ConnectError as e:
             if _caused_by_ssl(e):
                 raise TLSError(f"TLS failed: {_reason(e)}") from None
@@ -133,7 +140,7 @@ class HttpxTransport:
         except ssl.SSLError as e:  # httpcore < 0.17 let the handshake's own error through
             raise TLSError(f"TLS failed: {_reason(e)}") from None
         headers = dict(resp.headers.items())  # lower-case names, repeats joined with ", "
-        return Response(resp.status_code, headers, resp.content)
+        return Response(resp.status_code, headers, body)
 
 
 def _caused_by_ssl(exc: BaseException) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 # urllib3 1.26 ships no type information (2.x does); both are supported.
 import urllib3  # type: ignore[import-untyped, unused-ignore]
@@ -87,11 +87,13 @@ class Urllib3Transport:
         if ca_certs:
             verified["ca_certs"] = ca_certs
         unverified: dict[str, Any] = dict(common, cert_reqs="CERT_NONE")
-        self._verified: urllib3.PoolManager = urllib3.PoolManager(**verified)
-        self._unverified: urllib3.PoolManager = urllib3.PoolManager(**unverified)
+        self._verified: urllib3.PoolManager = _closing(urllib3.PoolManager(**verified))
+        self._unverified: urllib3.PoolManager = _closing(urllib3.PoolManager(**unverified))
         self._proxied: urllib3.PoolManager | None = None
         if self.proxy_url:
-            self._proxied = urllib3.ProxyManager(self.proxy_url, **(verified if verify is not False else unverified))
+            self._proxied = _closing(
+                urllib3.ProxyManager(self.proxy_url, **(verified if verify is not False else unverified))
+            )
         self._timeouts: dict[float | None, urllib3.Timeout] = {}
 
     def __repr__(self) -> str:
@@ -128,30 +130,43 @@ class Urllib3Transport:
                 retries=False,
                 timeout=self._timeout(timeout),
                 pool_timeout=self._pool_timeout,
-                preload_content=True,
+                preload_content=False,
             )
-        except u3.NewConnectionError as e:
-            raise ConnectError(f"could not connect: {_reason(e)}") from None
-        except u3.ConnectTimeoutError:
-            raise ConnectTimeout(f"connecting took longer than {timeout}s") from None
-        except u3.ReadTimeoutError:
-            raise ReadTimeout(f"no answer within the read timeout of {timeout}s") from None
-        except u3.SSLError as e:
-            raise TLSError(f"TLS failed: {_reason(e)}") from None
-        except u3.EmptyPoolError:
-            raise ConnectTimeout(f"no free connection in the pool within {self._pool_timeout}s") from None
-        except u3.ProxyError as e:
-            raise ConnectError(f"the proxy failed: {_reason(e)}") from None
-        except u3.ProtocolError as e:
-            raise ConnectionLostError(f"the connection was lost: {_reason(e)}") from None
-        except u3.HTTPError as e:
-            raise TransportError(f"{type(e).__name__}: {_reason(e)}") from None
-        except OSError as e:
-            raise ConnectionLostError(f"{type(e).__name__}: {e}") from None
+        except Exception as e:
+            raise self._error(e, timeout, "no response headers arrived") from None
+        # The body is read apart from the headers so that a stall can say which it was.
+        try:
+            body = resp.read()
+        except Exception as e:
+            raise self._error(e, timeout, "the response body stalled") from None
+        finally:
+            resp.release_conn()
         # Not headers.items(): on urllib3 2 it yields a repeated header once per value, and
         # a dict would keep only the last; indexing joins them with ", " on 1.26 and 2.x.
         headers = resp.headers
-        return Response(resp.status, {k.lower(): headers[k] for k in headers}, resp.data or b"")
+        return Response(resp.status, {k.lower(): headers[k] for k in headers}, body or b"")
+
+    def _error(self, e: Exception, timeout: float | None, stalled: str) -> Exception:
+        """Our exception for urllib3's ``e``; ``stalled`` says what a read timeout interrupted."""
+        if isinstance(e, u3.NewConnectionError):
+            return ConnectError(f"could not connect: {_reason(e)}")
+        if isinstance(e, u3.ConnectTimeoutError):
+            return ConnectTimeout(f"connecting took longer than {timeout}s")
+        if isinstance(e, u3.ReadTimeoutError):
+            return ReadTimeout(f"{stalled} within the read timeout of {timeout}s")
+        if isinstance(e, u3.SSLError):
+            return TLSError(f"TLS failed: {_reason(e)}")
+        if isinstance(e, u3.EmptyPoolError):
+            return ConnectTimeout(f"no free connection in the pool within {self._pool_timeout}s")
+        if isinstance(e, u3.ProxyError):
+            return ConnectError(f"the proxy failed: {_reason(e)}")
+        if isinstance(e, u3.ProtocolError):
+            return ConnectionLostError(f"the connection was lost: {_reason(e)}")
+        if isinstance(e, u3.HTTPError):
+            return TransportError(f"{type(e).__name__}: {_reason(e)}")
+        if isinstance(e, OSError):
+            return ConnectionLostError(f"{type(e).__name__}: {e}")
+        return e
 
     def close(self) -> None:
         """Close every pooled connection. The transport stays usable (it reconnects)."""
@@ -159,6 +174,20 @@ class Urllib3Transport:
         self._unverified.clear()
         if self._proxied is not None:
             self._proxied.clear()
+
+
+_M = TypeVar("_M", bound="urllib3.PoolManager")
+
+
+def _closing(manager: _M) -> _M:
+    """Make ``clear()`` and pool eviction close sockets.
+
+    urllib3 2.x builds its pool container without a dispose function, so ``clear()``
+    only drops references and the sockets stay open while anything still points at
+    a pool; 1.26 closes them. Closing explicitly behaves the same on both.
+    """
+    manager.pools.dispose_func = lambda pool: pool.close()
+    return manager
 
 
 def _reason(exc: BaseException) -> str:
