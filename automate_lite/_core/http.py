@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 from urllib.parse import quote, urlsplit
@@ -236,10 +237,15 @@ def path_segment(value: object, argument: str) -> str:
         raise UsageError(f"{argument} must be valid Unicode text (no lone surrogates), got {value!r}") from None
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z").match
+
+
 def uuid_segment(value: object, argument: str) -> str:
     """Check that ``value`` is a UUID string (flow and run ids are) and return it."""
     import uuid
 
+    if isinstance(value, str) and _CANONICAL_UUID(value):
+        return value  # already canonical: the common case, kept cheap
     if isinstance(value, uuid.UUID):
         return str(value)
     if not isinstance(value, str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 from typing import Any, Mapping, TypeVar
 
 # urllib3 1.26 ships no type information (2.x does); both are supported.
@@ -82,11 +83,15 @@ class Urllib3Transport:
         self.verify = verify
         self.maxsize = maxsize
         self._pool_timeout = pool_timeout
-        common: dict[str, Any] = {"maxsize": maxsize, "block": block, "retries": False, "num_pools": 16}
-        verified: dict[str, Any] = dict(common, cert_reqs="CERT_REQUIRED")
-        if ca_certs:
-            verified["ca_certs"] = ca_certs
-        unverified: dict[str, Any] = dict(common, cert_reqs="CERT_NONE")
+        common: dict[str, Any] = {"maxsize": maxsize, "block": block, "retries": _NO_RETRY, "num_pools": 16}
+        # One SSL context each, built here: left to itself urllib3 builds a context and
+        # loads the CA bundle for every new connection (about 15 ms each).
+        try:
+            verified_ctx = _ssl_context(verify=True, ca_certs=ca_certs)
+        except (OSError, ValueError) as e:
+            raise UsageError(f"could not load the CA bundle {ca_certs or '(system default)'}: {e}") from None
+        verified: dict[str, Any] = dict(common, cert_reqs="CERT_REQUIRED", ssl_context=verified_ctx)
+        unverified: dict[str, Any] = dict(common, cert_reqs="CERT_NONE", ssl_context=_ssl_context(verify=False))
         self._verified: urllib3.PoolManager = _closing(urllib3.PoolManager(**verified))
         self._unverified: urllib3.PoolManager = _closing(urllib3.PoolManager(**unverified))
         self._proxied: urllib3.PoolManager | None = None
@@ -127,7 +132,7 @@ class Urllib3Transport:
                 body=request.body,
                 headers=request.headers,
                 redirect=False,
-                retries=False,
+                retries=_NO_RETRY,
                 timeout=self._timeout(timeout),
                 pool_timeout=self._pool_timeout,
                 preload_content=False,
@@ -174,6 +179,25 @@ class Urllib3Transport:
         self._unverified.clear()
         if self._proxied is not None:
             self._proxied.clear()
+
+
+# Passing one Retry saves urllib3 building two per request; False/False means "never
+# retry, never follow a redirect", exactly what retries=False asks for.
+_NO_RETRY = urllib3.Retry(total=False, redirect=False)
+
+
+def _ssl_context(verify: bool, ca_certs: str | None = None) -> "ssl.SSLContext":
+    from urllib3.util.ssl_ import create_urllib3_context
+
+    ctx = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED if verify else ssl.CERT_NONE)
+    if verify:
+        if ca_certs:
+            ctx.load_verify_locations(cafile=ca_certs)
+        else:
+            ctx.load_default_certs()
+    else:
+        ctx.check_hostname = False
+    return ctx
 
 
 _M = TypeVar("_M", bound="urllib3.PoolManager")
