@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import shutil
 import subprocess
@@ -11,11 +12,11 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def test_demo_runs_end_to_end(tmp_path: pathlib.Path) -> None:
-    # Run from a scratch folder holding the demo and the stand-ins, as a checkout would.
+    # Run a copy from a scratch folder so demo-output/ lands there, not in the checkout.
     shutil.copy(ROOT / "demo.py", tmp_path / "demo.py")
-    shutil.copytree(ROOT / "stubs", tmp_path / "stubs", ignore=shutil.ignore_patterns("__pycache__"))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     done = subprocess.run(
-        [sys.executable, "demo.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+        [sys.executable, "demo.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
     assert "demo finished OK" in done.stderr
