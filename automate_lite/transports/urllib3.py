@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
+import threading
 from typing import Any, Mapping, TypeVar
 
 # urllib3 1.26 ships no type information (2.x does); both are supported.
@@ -84,14 +85,11 @@ class Urllib3Transport:
         self.maxsize = maxsize
         self._pool_timeout = pool_timeout
         common: dict[str, Any] = {"maxsize": maxsize, "block": block, "retries": _NO_RETRY, "num_pools": 16}
-        # One SSL context each, built here: left to itself urllib3 builds a context and
-        # loads the CA bundle for every new connection (about 15 ms each).
-        try:
-            verified_ctx = _ssl_context(verify=True, ca_certs=ca_certs)
-        except (OSError, ValueError) as e:
-            raise UsageError(f"could not load the CA bundle {ca_certs or '(system default)'}: {e}") from None
-        verified: dict[str, Any] = dict(common, cert_reqs="CERT_REQUIRED", ssl_context=verified_ctx)
-        unverified: dict[str, Any] = dict(common, cert_reqs="CERT_NONE", ssl_context=_ssl_context(verify=False))
+        verified: dict[str, Any] = dict(common, cert_reqs="CERT_REQUIRED")
+        unverified: dict[str, Any] = dict(common, cert_reqs="CERT_NONE")
+        self.ca_certs = ca_certs
+        self._tls_ready = False
+        self._tls_lock = threading.Lock()
         self._verified: urllib3.PoolManager = _closing(urllib3.PoolManager(**verified))
         self._unverified: urllib3.PoolManager = _closing(urllib3.PoolManager(**unverified))
         self._proxied: urllib3.PoolManager | None = None
@@ -101,10 +99,34 @@ class Urllib3Transport:
             )
         self._timeouts: dict[float | None, urllib3.Timeout] = {}
 
+    def _load_tls(self) -> None:
+        """Build the SSL contexts once, on the first https request.
+
+        Left to itself urllib3 builds a context and loads the CA bundle for every new
+        connection (about 15 ms each); loading the system store here rather than in
+        ``__init__`` keeps making a client cheap for programs that may never call.
+        """
+        with self._tls_lock:
+            if self._tls_ready:
+                return
+            try:
+                verified = _ssl_context(verify=True, ca_certs=self.ca_certs)
+            except (OSError, ValueError) as e:
+                raise UsageError(f"could not load the CA bundle {self.ca_certs or '(system default)'}: {e}") from None
+            self._verified.connection_pool_kw["ssl_context"] = verified
+            self._unverified.connection_pool_kw["ssl_context"] = _ssl_context(verify=False)
+            if self._proxied is not None:
+                self._proxied.connection_pool_kw["ssl_context"] = (
+                    verified if self.verify is not False else self._unverified.connection_pool_kw["ssl_context"]
+                )
+            self._tls_ready = True
+
     def __repr__(self) -> str:
         return f"Urllib3Transport(maxsize={self.maxsize}, verify={self.verify!r}, proxy={'yes' if self.proxy_url else 'no'})"
 
     def _manager_for(self, url: str) -> urllib3.PoolManager:
+        if not self._tls_ready and url.startswith("https"):
+            self._load_tls()
         # Cheap host extraction: the core builds well-formed absolute URLs.
         rest = url.split("://", 1)[1]
         hostport = rest.split("/", 1)[0].split("?", 1)[0]
