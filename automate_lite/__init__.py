@@ -13,7 +13,7 @@ from ._core.auth import BearerTokenAuthorizer
 from ._core.http import MISSING, Authorizer, RetryPolicy, Session
 from ._core.ops import Op, run_async, run_sync
 from ._core.response import APIResponse
-from ._core.values import Call, Request, Response, Sleep
+from ._core.values import Call, FrozenError, Request, Response, Sleep
 from ._version import __version__
 from ._core.scopes import (
     ALL_FLOW_SCOPES,
@@ -100,6 +100,7 @@ __all__ = [
     "Response",
     "Sleep",
     "Call",
+    "FrozenError",
     "AutomateError",
     "AutomateAPIError",
     "AuthenticationError",

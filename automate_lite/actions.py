@@ -2,18 +2,18 @@
 
 :class:`ActionOps` builds every Action Provider operation as a sans-IO generator;
 :class:`ActionClient` runs them with the sync driver and :class:`AsyncActionClient`
-with the async one. Both clients are frozen: derive a changed one with
-``dataclasses.replace(client, ...)`` (it shares the connection pool).
+with the async one. Both clients are immutable: derive a changed one with
+``client.replace(...)`` (or ``copy.replace(client, ...)`` on 3.13+); it shares the
+connection pool.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Iterator, Literal, Mapping
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Iterator, Literal, Mapping, TypeVar
 
 from ._core.config import check_authorizer, check_timeout, headers_with
 from ._core.http import (
+    DEFAULT_RETRY,
     MISSING,
     Authorizer,
     RetryPolicy,
@@ -27,6 +27,7 @@ from ._core.http import (
 from ._core.ops import AsyncTransport, Op, SyncTransport, run_async, run_sync
 from ._core.paging import Pager, check_poll_args, poll_op
 from ._core.response import APIResponse
+from ._core.values import Frozen
 from .errors import UsageError
 
 if TYPE_CHECKING:
@@ -65,8 +66,7 @@ def _merge_aliases(primary: Any, name: str, kwargs: dict[str, Any], alias: str) 
     return (merged or []) + [p for p in extra if p not in (merged or [])]
 
 
-@dataclass(frozen=True, slots=True)
-class ActionOps:
+class ActionOps(Frozen):
     """Every Action Provider operation, as sans-IO generators.
 
     Usable directly by anyone who wants to drive the protocol with their own I/O::
@@ -76,8 +76,13 @@ class ActionOps:
         request = next(op)     # Request(GET .../abc/status)
     """
 
+    __slots__ = __match_args__ = ("session", "routes")
     session: Session
-    routes: Routes = "legacy"
+    routes: Routes
+
+    def __init__(self, session: Session, routes: Routes = "legacy") -> None:
+        self._set("session", session)
+        self._set("routes", routes)
 
     def _action(self, action_id: str, legacy_suffix: str, new_suffix: str = "") -> str:
         seg = path_segment(action_id, "action_id")
@@ -272,37 +277,62 @@ def _check_routes(routes: object) -> None:
         raise UsageError(f"routes must be 'legacy' (/run, /{{id}}/status) or 'actions' (/actions/...), got {routes!r}")
 
 
-@dataclass(frozen=True)
-class _ActionClientBase:
+class _ActionClientBase(Frozen):
+    # The constructor's arguments, in order (a subclass adds ``transport``). ``==`` and
+    # ``hash`` look at all but ``auth_requirements_handler``, as the dataclass did.
+    __match_args__ = ("action_url", "authorizer", "http_timeout", "routes", "retry", "extra_headers",
+                      "allow_insecure_http", "auth_requirements_handler")
+    __slots__ = (*__match_args__, "_ops", "_cache")
+    _compare = __match_args__[:7]
     action_url: str
-    authorizer: Authorizer | None = field(default=None, repr=False)
-    http_timeout: float | None = 10.0
-    routes: Routes = "legacy"
-    retry: RetryPolicy = RetryPolicy()
-    extra_headers: Mapping[str, str] | None = field(default=None, repr=False)
-    allow_insecure_http: bool = False
+    authorizer: Authorizer | None
+    http_timeout: float | None
+    routes: Routes
+    retry: RetryPolicy
+    extra_headers: Mapping[str, str] | None
+    allow_insecure_http: bool
     #: See :attr:`automate_lite.Session.auth_requirements_handler` (set by the login extras).
-    auth_requirements_handler: Callable[[Any], bool] | None = field(default=None, repr=False, compare=False)
-    _ops: ActionOps = field(init=False, repr=False, compare=False)
-    _cache: dict[str, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
+    auth_requirements_handler: Callable[[Any], bool] | None
+    _ops: ActionOps
+    _cache: dict[str, Any]
 
-    def __post_init__(self) -> None:
-        _check_routes(self.routes)
-        object.__setattr__(self, "http_timeout", check_timeout(self.http_timeout))
-        session = _session(
-            self.action_url,
-            self.authorizer,
-            self.retry,
-            self.extra_headers,
-            self.allow_insecure_http,
-            self.auth_requirements_handler,
-        )
-        object.__setattr__(self, "action_url", session.base_url)
-        object.__setattr__(self, "_ops", ActionOps(session, self.routes))
+    def _setup(
+        self,
+        action_url: str,
+        authorizer: Authorizer | None,
+        http_timeout: float | None,
+        routes: Routes,
+        retry: RetryPolicy,
+        extra_headers: Mapping[str, str] | None,
+        allow_insecure_http: bool,
+        auth_requirements_handler: Callable[[Any], bool] | None,
+    ) -> None:
+        _check_routes(routes)
+        http_timeout = check_timeout(http_timeout)
+        session = _session(action_url, authorizer, retry, extra_headers, allow_insecure_http, auth_requirements_handler)
+        self._set("action_url", session.base_url)
+        self._set("authorizer", authorizer)
+        self._set("http_timeout", http_timeout)
+        self._set("routes", routes)
+        self._set("retry", retry)
+        self._set("extra_headers", extra_headers)
+        self._set("allow_insecure_http", allow_insecure_http)
+        self._set("auth_requirements_handler", auth_requirements_handler)
+        self._set("_ops", ActionOps(session, routes))
+        self._set("_cache", {})
 
     def __repr__(self) -> str:
         auth = type(self.authorizer).__name__ if self.authorizer is not None else None
         return f"{type(self).__name__}(action_url={self.action_url!r}, authorizer={auth}, routes={self.routes!r})"
+
+    def replace(self, /, **changes: Any) -> Self:
+        """A new client with ``changes`` to the constructor's arguments, checked again.
+
+        It shares this client's transport (and so its connection pool) unless
+        ``transport=`` is among the changes; ``copy.replace(client, ...)`` (3.13+) is
+        the same call.
+        """
+        return self.__replace__(**changes)
 
     @property
     def ops(self) -> ActionOps:
@@ -310,7 +340,6 @@ class _ActionClientBase:
         return self._ops
 
 
-@dataclass(frozen=True, repr=False)
 class ActionClient(_ActionClientBase):
     """A client for one Globus Action Provider (blocking I/O).
 
@@ -318,14 +347,31 @@ class ActionClient(_ActionClientBase):
     constructor. Immutable and thread-safe: share one across threads.
     """
 
-    transport: SyncTransport = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    __slots__ = ("transport",)
+    __match_args__ = ("action_url", "authorizer", "http_timeout", "routes", "retry", "extra_headers",
+                      "allow_insecure_http", "auth_requirements_handler", "transport")
+    transport: SyncTransport
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.transport is None:
+    def __init__(
+        self,
+        action_url: str,
+        authorizer: Authorizer | None = None,
+        http_timeout: float | None = 10.0,
+        routes: Routes = "legacy",
+        retry: RetryPolicy = DEFAULT_RETRY,
+        extra_headers: Mapping[str, str] | None = None,
+        allow_insecure_http: bool = False,
+        auth_requirements_handler: Callable[[Any], bool] | None = None,
+        transport: SyncTransport | None = None,
+    ) -> None:
+        self._setup(
+            action_url, authorizer, http_timeout, routes, retry, extra_headers, allow_insecure_http, auth_requirements_handler
+        )
+        if transport is None:
             from .transports.urllib3 import Urllib3Transport
 
-            object.__setattr__(self, "transport", Urllib3Transport())
+            transport = Urllib3Transport()
+        self._set("transport", transport)
 
     @classmethod
     def new_client(
@@ -347,7 +393,7 @@ class ActionClient(_ActionClientBase):
             routes=routes,
             retry=retry,
             allow_insecure_http=allow_insecure_http,
-            transport=transport,  # type: ignore[arg-type]
+            transport=transport,
         )
 
     def _run(self, op: Op[Any]) -> Any:
@@ -451,7 +497,6 @@ class ActionClient(_ActionClientBase):
         self.close()
 
 
-@dataclass(frozen=True, repr=False)
 class AsyncActionClient(_ActionClientBase):
     """The async twin of :class:`ActionClient`: same methods, awaited.
 
@@ -460,14 +505,31 @@ class AsyncActionClient(_ActionClientBase):
     session. Safe to share across tasks.
     """
 
-    transport: AsyncTransport = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    __slots__ = ("transport",)
+    __match_args__ = ("action_url", "authorizer", "http_timeout", "routes", "retry", "extra_headers",
+                      "allow_insecure_http", "auth_requirements_handler", "transport")
+    transport: AsyncTransport
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.transport is None:
+    def __init__(
+        self,
+        action_url: str,
+        authorizer: Authorizer | None = None,
+        http_timeout: float | None = 10.0,
+        routes: Routes = "legacy",
+        retry: RetryPolicy = DEFAULT_RETRY,
+        extra_headers: Mapping[str, str] | None = None,
+        allow_insecure_http: bool = False,
+        auth_requirements_handler: Callable[[Any], bool] | None = None,
+        transport: AsyncTransport | None = None,
+    ) -> None:
+        self._setup(
+            action_url, authorizer, http_timeout, routes, retry, extra_headers, allow_insecure_http, auth_requirements_handler
+        )
+        if transport is None:
             from .transports.threaded import ThreadedAsyncTransport
 
-            object.__setattr__(self, "transport", ThreadedAsyncTransport())
+            transport = ThreadedAsyncTransport()
+        self._set("transport", transport)
 
     @classmethod
     def new_client(
@@ -489,7 +551,7 @@ class AsyncActionClient(_ActionClientBase):
             routes=routes,
             retry=retry,
             allow_insecure_http=allow_insecure_http,
-            transport=transport,  # type: ignore[arg-type]
+            transport=transport,
         )
 
     async def _run(self, op: Op[Any]) -> Any:
@@ -595,5 +657,13 @@ def _scope_of(resp: APIResponse) -> str:
     return scope if isinstance(scope, str) else ""
 
 
-# ``dataclasses.replace`` re-runs __post_init__, so a replaced client is checked again.
-replace = dataclasses.replace
+_F = TypeVar("_F", bound=Frozen)
+
+
+def replace(obj: _F, /, **changes: Any) -> _F:
+    """``obj.replace(**changes)``, kept for code that used this module's ``replace``.
+
+    It was ``dataclasses.replace``; like it, a replaced client is checked again.
+    """
+    return obj.__replace__(**changes)
+

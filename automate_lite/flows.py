@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import threading
 import warnings
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ._core.config import check_authorizer, check_timeout, headers_with
 from ._core.http import (
+    DEFAULT_RETRY,
     MISSING,
     Authorizer,
     RetryPolicy,
@@ -33,7 +33,7 @@ from ._core.paging import Pager, check_poll_args, poll_op
 from ._core.response import APIResponse
 from ._core.scopes import flow_scope as derive_flow_scope
 from ._core.scopes import flows_base_url
-from ._core.values import Call
+from ._core.values import Call, Frozen
 from .errors import UsageError
 
 if TYPE_CHECKING:
@@ -159,12 +159,16 @@ class FlowAuthorizers:
         return found  # type: ignore[no-any-return]
 
 
-@dataclass(frozen=True, slots=True)
-class FlowOps:
+class FlowOps(Frozen):
     """Every Flows operation, as sans-IO generators (see :mod:`automate_lite._core.ops`)."""
 
+    __slots__ = __match_args__ = ("session", "authorizers")
     session: Session
     authorizers: FlowAuthorizers
+
+    def __init__(self, session: Session, authorizers: FlowAuthorizers) -> None:
+        self._set("session", session)
+        self._set("authorizers", authorizers)
 
     # -- helpers -------------------------------------------------------------------
 
@@ -980,37 +984,72 @@ def _time_range(value: Any, argument: str) -> str | None:
 # -- the clients -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _FlowsClientBase:
-    client_id: str | None = None
-    authorizer_callback: AuthorizerCallback | None = field(default=None, repr=False)
-    authorizer: Authorizer | None = field(default=None, repr=False)
-    base_url: str | None = None
-    http_timeout: float | None = 10.0
-    retry: RetryPolicy = RetryPolicy()
-    extra_headers: Mapping[str, str] | None = field(default=None, repr=False)
-    allow_insecure_http: bool = False
+class _FlowsClientBase(Frozen):
+    # The constructor's arguments, in order (a subclass adds ``transport``). ``==`` and
+    # ``hash`` look at all but ``auth_requirements_handler``, as the dataclass did.
+    __match_args__ = ("client_id", "authorizer_callback", "authorizer", "base_url", "http_timeout", "retry",
+                      "extra_headers", "allow_insecure_http", "auth_requirements_handler")
+    __slots__ = (*__match_args__, "_ops")
+    _compare = __match_args__[:8]
+    client_id: str | None
+    authorizer_callback: AuthorizerCallback | None
+    authorizer: Authorizer | None
+    base_url: str | None
+    http_timeout: float | None
+    retry: RetryPolicy
+    extra_headers: Mapping[str, str] | None
+    allow_insecure_http: bool
     #: See :attr:`automate_lite.Session.auth_requirements_handler` (set by the login extras).
-    auth_requirements_handler: Callable[[Any], bool] | None = field(default=None, repr=False, compare=False)
-    _ops: FlowOps = field(init=False, repr=False, compare=False)
+    auth_requirements_handler: Callable[[Any], bool] | None
+    _ops: FlowOps
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "http_timeout", check_timeout(self.http_timeout))
-        if not isinstance(self.retry, RetryPolicy):
-            raise UsageError(f"retry must be an automate_lite.RetryPolicy, got {self.retry!r}")
-        if self.client_id is not None and not isinstance(self.client_id, str):
-            raise UsageError(f"client_id must be a string (your Globus Auth client id) or None, got {self.client_id!r}")
-        base = flows_base_url(self.base_url)
-        object.__setattr__(self, "base_url", base)
+    def _setup(
+        self,
+        client_id: str | None,
+        authorizer_callback: AuthorizerCallback | None,
+        authorizer: Authorizer | None,
+        base_url: str | None,
+        http_timeout: float | None,
+        retry: RetryPolicy,
+        extra_headers: Mapping[str, str] | None,
+        allow_insecure_http: bool,
+        auth_requirements_handler: Callable[[Any], bool] | None,
+    ) -> None:
+        http_timeout = check_timeout(http_timeout)
+        if not isinstance(retry, RetryPolicy):
+            raise UsageError(f"retry must be an automate_lite.RetryPolicy, got {retry!r}")
+        if client_id is not None and not isinstance(client_id, str):
+            raise UsageError(f"client_id must be a string (your Globus Auth client id) or None, got {client_id!r}")
+        base = flows_base_url(base_url)
         session = Session(
             base_url=base,
-            authorizer=check_authorizer(self.authorizer),
-            headers=headers_with(self.extra_headers),
-            retry=self.retry,
-            allow_insecure_http=bool(self.allow_insecure_http),
-            auth_requirements_handler=self.auth_requirements_handler,
+            authorizer=check_authorizer(authorizer),
+            headers=headers_with(extra_headers),
+            retry=retry,
+            allow_insecure_http=bool(allow_insecure_http),
+            auth_requirements_handler=auth_requirements_handler,
         )
-        object.__setattr__(self, "_ops", FlowOps(session, FlowAuthorizers(self.authorizer_callback, self.client_id)))
+        ops = FlowOps(session, FlowAuthorizers(authorizer_callback, client_id))
+        self._set("client_id", client_id)
+        self._set("authorizer_callback", authorizer_callback)
+        self._set("authorizer", authorizer)
+        self._set("base_url", base)
+        self._set("http_timeout", http_timeout)
+        self._set("retry", retry)
+        self._set("extra_headers", extra_headers)
+        self._set("allow_insecure_http", allow_insecure_http)
+        self._set("auth_requirements_handler", auth_requirements_handler)
+        self._set("_ops", ops)
+
+    def replace(self, /, **changes: Any) -> Self:
+        """A new client with ``changes`` to the constructor's arguments, checked again.
+
+        It shares this client's transport (and so its connection pool) unless
+        ``transport=`` is among the changes; ``copy.replace(client, ...)`` (3.13+) is
+        the same call. Flow tokens remembered from ``authorizer_callback`` are not
+        carried over.
+        """
+        return self.__replace__(**changes)
 
     def __repr__(self) -> str:
         auth = type(self.authorizer).__name__ if self.authorizer is not None else None
@@ -1026,23 +1065,42 @@ class _FlowsClientBase:
         return derive_flow_scope(flow_id)
 
 
-@dataclass(frozen=True, repr=False)
 class FlowsClient(_FlowsClientBase):
     """A client for the Globus Flows service (blocking I/O).
 
     Make one with :meth:`new_client` (the original SDK's signature) or the
-    constructor. Immutable and thread-safe; ``dataclasses.replace`` derives a changed
-    client that shares the connection pool.
+    constructor. Immutable and thread-safe; ``client.replace(...)`` (or
+    ``copy.replace(client, ...)`` on 3.13+) derives a changed client that shares the
+    connection pool.
     """
 
-    transport: SyncTransport = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    __slots__ = ("transport",)
+    __match_args__ = ("client_id", "authorizer_callback", "authorizer", "base_url", "http_timeout", "retry",
+                      "extra_headers", "allow_insecure_http", "auth_requirements_handler", "transport")
+    transport: SyncTransport
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.transport is None:
+    def __init__(
+        self,
+        client_id: str | None = None,
+        authorizer_callback: AuthorizerCallback | None = None,
+        authorizer: Authorizer | None = None,
+        base_url: str | None = None,
+        http_timeout: float | None = 10.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        extra_headers: Mapping[str, str] | None = None,
+        allow_insecure_http: bool = False,
+        auth_requirements_handler: Callable[[Any], bool] | None = None,
+        transport: SyncTransport | None = None,
+    ) -> None:
+        self._setup(
+            client_id, authorizer_callback, authorizer, base_url, http_timeout, retry, extra_headers,
+            allow_insecure_http, auth_requirements_handler,
+        )
+        if transport is None:
             from .transports.urllib3 import Urllib3Transport
 
-            object.__setattr__(self, "transport", Urllib3Transport())
+            transport = Urllib3Transport()
+        self._set("transport", transport)
 
     @classmethod
     def new_client(
@@ -1060,7 +1118,7 @@ class FlowsClient(_FlowsClientBase):
         """Make a client: ``authorizer`` for the service, ``authorizer_callback`` for flows."""
         return cls(
             client_id, authorizer_callback, authorizer, base_url, http_timeout,
-            retry=retry, allow_insecure_http=allow_insecure_http, transport=transport,  # type: ignore[arg-type]
+            retry=retry, allow_insecure_http=allow_insecure_http, transport=transport,
         )
 
     def _run(self, op: Op[Any]) -> Any:
@@ -1240,18 +1298,36 @@ class FlowsClient(_FlowsClientBase):
         return self._run(self._ops.wait_for_run(run_id, timeout, initial_delay, max_delay, authorizer))  # type: ignore[no-any-return]
 
 
-@dataclass(frozen=True, repr=False)
 class AsyncFlowsClient(_FlowsClientBase):
     """The async twin of :class:`FlowsClient`: same methods, awaited; safe across tasks."""
 
-    transport: AsyncTransport = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    __slots__ = ("transport",)
+    __match_args__ = ("client_id", "authorizer_callback", "authorizer", "base_url", "http_timeout", "retry",
+                      "extra_headers", "allow_insecure_http", "auth_requirements_handler", "transport")
+    transport: AsyncTransport
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.transport is None:
+    def __init__(
+        self,
+        client_id: str | None = None,
+        authorizer_callback: AuthorizerCallback | None = None,
+        authorizer: Authorizer | None = None,
+        base_url: str | None = None,
+        http_timeout: float | None = 10.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        extra_headers: Mapping[str, str] | None = None,
+        allow_insecure_http: bool = False,
+        auth_requirements_handler: Callable[[Any], bool] | None = None,
+        transport: AsyncTransport | None = None,
+    ) -> None:
+        self._setup(
+            client_id, authorizer_callback, authorizer, base_url, http_timeout, retry, extra_headers,
+            allow_insecure_http, auth_requirements_handler,
+        )
+        if transport is None:
             from .transports.threaded import ThreadedAsyncTransport
 
-            object.__setattr__(self, "transport", ThreadedAsyncTransport())
+            transport = ThreadedAsyncTransport()
+        self._set("transport", transport)
 
     @classmethod
     def new_client(
@@ -1269,7 +1345,7 @@ class AsyncFlowsClient(_FlowsClientBase):
         """Make an async client: ``authorizer`` for the service, ``authorizer_callback`` for flows."""
         return cls(
             client_id, authorizer_callback, authorizer, base_url, http_timeout,
-            retry=retry, allow_insecure_http=allow_insecure_http, transport=transport,  # type: ignore[arg-type]
+            retry=retry, allow_insecure_http=allow_insecure_http, transport=transport,
         )
 
     async def _run(self, op: Op[Any]) -> Any:

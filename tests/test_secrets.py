@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import json
 import logging
@@ -105,7 +104,7 @@ def test_reprs_never_show_the_token() -> None:
     except ImportError:  # pragma: no cover - globus-sdk is a test requirement
         pass
     for client in clients:
-        derived = dataclasses.replace(client, http_timeout=3)
+        derived = client.replace(http_timeout=3)
         assert_no_secret(repr(client), str(client), repr(derived), repr(client.ops), repr(client.ops.session))
     assert_no_secret(repr(AUTH), str(AUTH))
     for name in ("Authorization", "authorization", "AUTHORIZATION"):

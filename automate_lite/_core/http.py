@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 from urllib.parse import quote, urlsplit
 
 from ..errors import AutomateAPIError, TransportError, UsageError, error_from_response
 from .ops import Op
 from .response import APIResponse
-from .values import Call, Request, Response, Sleep
+from .values import Call, Frozen, Request, Response, Sleep
 
 log = logging.getLogger("automate_lite")
 
@@ -94,8 +93,7 @@ def _is_blocking(authorizer: object) -> bool:
     return (cls.__module__, cls.__qualname__) not in _NON_BLOCKING_AUTHORIZERS
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(Frozen):
     """How failed requests are retried.
 
     Retried: connection failures and timeouts, and the statuses in ``statuses``
@@ -106,19 +104,35 @@ class RetryPolicy:
     ``Retry-After`` capped at ``retry_after_max``.
     """
 
-    max_attempts: int = 4
-    backoff_base: float = 0.25
-    backoff_max: float = 8.0
-    retry_after_max: float = 60.0
-    statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+    __slots__ = __match_args__ = ("max_attempts", "backoff_base", "backoff_max", "retry_after_max", "statuses")
+    max_attempts: int
+    backoff_base: float
+    backoff_max: float
+    retry_after_max: float
+    statuses: frozenset[int]
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
-            raise UsageError(f"RetryPolicy.max_attempts must be an int >= 1, got {self.max_attempts!r}")
-        for name in ("backoff_base", "backoff_max", "retry_after_max"):
-            value = getattr(self, name)
+    def __init__(
+        self,
+        max_attempts: int = 4,
+        backoff_base: float = 0.25,
+        backoff_max: float = 8.0,
+        retry_after_max: float = 60.0,
+        statuses: frozenset[int] = frozenset({429, 502, 503, 504}),
+    ) -> None:
+        if not isinstance(max_attempts, int) or max_attempts < 1:
+            raise UsageError(f"RetryPolicy.max_attempts must be an int >= 1, got {max_attempts!r}")
+        for name, value in (
+            ("backoff_base", backoff_base),
+            ("backoff_max", backoff_max),
+            ("retry_after_max", retry_after_max),
+        ):
             if not isinstance(value, (int, float)) or value < 0:
                 raise UsageError(f"RetryPolicy.{name} must be a number >= 0, got {value!r}")
+        self._set("max_attempts", max_attempts)
+        self._set("backoff_base", backoff_base)
+        self._set("backoff_max", backoff_max)
+        self._set("retry_after_max", retry_after_max)
+        self._set("statuses", statuses)
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (1 for the first retry)."""
@@ -156,6 +170,8 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
+#: The default policy (one shared instance, as a dataclass field default was).
+DEFAULT_RETRY = RetryPolicy()
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -197,24 +213,48 @@ def check_base_url(url: object, argument: str) -> str:
     return url.rstrip("/")
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
+class Session(Frozen):
     """Everything an operation needs to build requests for one service.
 
-    Immutable; clients hold one and derive new ones with ``dataclasses.replace``.
+    Immutable; clients hold one and derive new ones with ``copy.replace`` (3.13+) or
+    by making another.
     """
 
+    __slots__ = __match_args__ = (
+        "base_url",
+        "authorizer",
+        "headers",
+        "retry",
+        "allow_insecure_http",
+        "auth_requirements_handler",
+    )
     base_url: str
-    authorizer: Authorizer | None = None
-    headers: Mapping[str, str] | None = None
-    retry: RetryPolicy = RetryPolicy()
+    authorizer: Authorizer | None
+    headers: Mapping[str, str] | None
+    retry: RetryPolicy
     #: Allow a bearer token over plain http:// to a non-loopback host.
-    allow_insecure_http: bool = False
+    allow_insecure_http: bool
     #: Called (in a worker thread under the async driver) with an
     #: :class:`AutomateAPIError` whose ``is_auth_requirements_error`` is true (consent
     #: or a session policy is required). Returning True means "the requirement is met
     #: now (e.g. after a login); retry once". The login extras install one.
-    auth_requirements_handler: Callable[[AutomateAPIError], bool] | None = None
+    auth_requirements_handler: Callable[[AutomateAPIError], bool] | None
+
+    def __init__(
+        self,
+        base_url: str,
+        authorizer: Authorizer | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        allow_insecure_http: bool = False,
+        auth_requirements_handler: Callable[[AutomateAPIError], bool] | None = None,
+    ) -> None:
+        self._set("base_url", base_url)
+        self._set("authorizer", authorizer)
+        self._set("headers", headers)
+        self._set("retry", retry)
+        self._set("allow_insecure_http", allow_insecure_http)
+        self._set("auth_requirements_handler", auth_requirements_handler)
 
     def __repr__(self) -> str:
         auth = type(self.authorizer).__name__ if self.authorizer is not None else None

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import UsageError, WaitTimeout
 from .ops import Op
 from .response import APIResponse
-from .values import Sleep
+from .values import Frozen, Sleep
 
 __all__ = ["Pager", "poll_op", "check_poll_args"]
 
@@ -61,13 +60,18 @@ class Pager:
         return []
 
 
-@dataclass(frozen=True, slots=True)
-class PollSettings:
+class PollSettings(Frozen):
     """How :func:`poll_op` waits: the first delay doubles up to ``max_delay``."""
 
+    __slots__ = __match_args__ = ("timeout", "initial_delay", "max_delay")
     timeout: float | None
     initial_delay: float
     max_delay: float
+
+    def __init__(self, timeout: float | None, initial_delay: float, max_delay: float) -> None:
+        self._set("timeout", timeout)
+        self._set("initial_delay", initial_delay)
+        self._set("max_delay", max_delay)
 
 
 def check_poll_args(timeout: float | None, initial_delay: float, max_delay: float) -> PollSettings:

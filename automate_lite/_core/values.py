@@ -3,13 +3,181 @@
 Nothing from urllib3, aiohttp or httpx ever travels upward: a transport turns its
 library's response into a :class:`Response` and its library's exceptions into
 :class:`~automate_lite.errors.TransportError` subclasses.
+
+Also the shared machinery of automate-lite's immutable classes (:class:`Frozen`,
+:class:`FrozenError`). ``dataclasses`` is not used: building its classes cost a few
+milliseconds on every ``import automate_lite``, which serverless cold starts pay.
 """
 
 from __future__ import annotations
 
+import collections
 import json
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Union, final
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, TypeVar, Union, final
+
+if TYPE_CHECKING:
+    # Tells type checkers that subclasses are frozen, dataclass-like records (assigning
+    # a field is an error) whose __init__ is the one written by hand.
+    from typing_extensions import Self, dataclass_transform
+else:
+
+    def dataclass_transform(**kwargs: Any) -> Any:
+        return lambda cls: cls
+
+
+__all__ = ["FrozenError", "Frozen", "Request", "Response", "Sleep", "Call", "Instruction"]
+
+_T = TypeVar("_T")
+
+
+class FrozenError(AttributeError):
+    """An attempt to set or delete an attribute of an immutable automate-lite object.
+
+    Clients, sessions, policies and the request/response values never change once made;
+    derive a changed client with ``client.replace(...)`` (``copy.replace`` on 3.13+).
+    """
+
+
+def _frozen(self: object, name: str, verb: str) -> FrozenError:
+    hint = "; make a changed copy with .replace(...)" if hasattr(type(self), "replace") else ""
+    return FrozenError(f"cannot {verb} field {name!r}: {type(self).__name__} is immutable{hint}")
+
+
+def _slot_names(cls: type) -> list[str]:
+    names: list[str] = []
+    for klass in reversed(cls.__mro__):
+        names.extend(klass.__dict__.get("__slots__", ()))
+    return names
+
+
+@dataclass_transform(frozen_default=True)
+class Frozen:
+    """Base of automate-lite's immutable, slotted classes.
+
+    A subclass lists its constructor's fields, in order, in ``__match_args__`` (which
+    gives ``repr``, ``==``, ``hash`` and ``copy.replace`` their fields) and sets them
+    in its ``__init__`` with :meth:`_set`. ``_compare`` narrows the fields that ``==``
+    and ``hash`` look at (``None``: all of ``__match_args__``); equality holds only
+    between instances of the same class, as with dataclasses.
+    """
+
+    __slots__ = ()
+    __match_args__: ClassVar[tuple[str, ...]] = ()
+    _compare: ClassVar[tuple[str, ...] | None] = None
+
+    if not TYPE_CHECKING:  # hidden from type checkers, which flag assignments statically
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            raise _frozen(self, name, "assign to")
+
+        def __delattr__(self, name: str) -> None:
+            raise _frozen(self, name, "delete")
+
+    def _set(self, name: str, value: Any) -> None:
+        """Set an attribute during ``__init__`` (the only time one is set)."""
+        object.__setattr__(self, name, value)
+
+    def _key(self) -> tuple[Any, ...]:
+        names = self.__match_args__ if self._compare is None else self._compare
+        return tuple([getattr(self, name) for name in names])
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__match_args__)
+        return f"{type(self).__qualname__}({fields})"
+
+    def __replace__(self, /, **changes: Any) -> Self:
+        """A copy with ``changes`` (what ``copy.replace`` calls), made by the constructor."""
+        return type(self)(**{name: getattr(self, name) for name in self.__match_args__ if name not in changes}, **changes)
+
+    # copy.copy, copy.deepcopy and pickle: restore the slots without __setattr__.
+    def __getstate__(self) -> dict[str, Any]:
+        missing = object()
+        state = {name: getattr(self, name, missing) for name in _slot_names(type(self))}
+        return {name: value for name, value in state.items() if value is not missing}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
+
+# -- the values that cross the transport boundary --------------------------------------
+#
+# Request and Response are made for every HTTP exchange, so, like a NamedTuple, they are
+# tuples underneath: about twice as fast to make as a slotted class. They are written
+# out rather than made with typing.NamedTuple, which exec()s generated code for each
+# class at import. They compare only with their own type (Request(...) == ("GET", ...)
+# is False) and have no order; being tuples, they do have len(), iteration and indexing.
+
+_tuple_new = tuple.__new__
+_tuplegetter: Callable[[int, str | None], Any] = getattr(collections, "_tuplegetter", None) or (
+    lambda index, doc: property(lambda self: tuple.__getitem__(self, index), doc=doc)
+)
+
+
+def _fields(*names: str) -> Callable[[type[_T]], type[_T]]:
+    """Give a :class:`_Value` subclass its named, read-only fields (positions in the tuple).
+
+    They replace the class's annotations' defaults, which are there for type checkers
+    (the real defaults are ``__new__``'s).
+    """
+
+    def install(cls: type[_T]) -> type[_T]:
+        for index, name in enumerate(names):
+            setattr(cls, name, _tuplegetter(index, None))
+        setattr(cls, "__match_args__", names)
+        return cls
+
+    return install
+
+
+@dataclass_transform(frozen_default=True)
+class _Value(tuple[Any, ...]):
+    __slots__ = ()
+    __match_args__: ClassVar[tuple[str, ...]] = ()
+
+    if not TYPE_CHECKING:
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            raise _frozen(self, name, "assign to")
+
+        def __delattr__(self, name: str) -> None:
+            raise _frozen(self, name, "delete")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return tuple.__eq__(self, other)
+        # A plain tuple (or another value) would otherwise compare item by item.
+        return False if isinstance(other, tuple) else NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = tuple.__hash__
+
+    def _unordered(self, other: object) -> bool:
+        raise TypeError(f"{type(self).__name__} values have no order")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _unordered
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in zip(self.__match_args__, self))
+        return f"{type(self).__qualname__}({fields})"
+
+    def __getnewargs__(self) -> tuple[Any, ...]:  # copy and pickle call __new__ with these
+        return tuple(self)
+
+    def __replace__(self, /, **changes: Any) -> Self:
+        """A copy with ``changes`` (what ``copy.replace`` calls)."""
+        return type(self)(**{**dict(zip(self.__match_args__, self)), **changes})
 
 
 def _redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -17,17 +185,21 @@ def _redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class Request:
+@_fields("method", "url", "headers", "body")
+class Request(_Value):
     """One HTTP request the core wants sent.
 
     ``headers`` may hold an ``Authorization`` header; it is never shown by ``repr``.
     """
 
+    __slots__ = ()
     method: str
     url: str
     headers: Mapping[str, str]
     body: bytes | None = None
+
+    def __new__(cls, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None) -> Request:
+        return _tuple_new(cls, (method, url, headers, body))
 
     def __repr__(self) -> str:
         size = "None" if self.body is None else f"<{len(self.body)} bytes>"
@@ -38,13 +210,17 @@ class Request:
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class Response:
+@_fields("status", "headers", "body")
+class Response(_Value):
     """One HTTP response, as plain data. Header names are lower case."""
 
+    __slots__ = ()
     status: int
     headers: Mapping[str, str]
     body: bytes = b""
+
+    def __new__(cls, status: int, headers: Mapping[str, str], body: bytes = b"") -> Response:
+        return _tuple_new(cls, (status, headers, body))
 
     def __repr__(self) -> str:
         return f"Response(status={self.status}, headers=<{len(self.headers)}>, body=<{len(self.body)} bytes>)"
@@ -60,16 +236,20 @@ class Response:
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class Sleep:
+@_fields("seconds")
+class Sleep(_Value):
     """Ask the driver to pause (``time.sleep`` or ``asyncio.sleep``) for ``seconds``."""
 
+    __slots__ = ()
     seconds: float
+
+    def __new__(cls, seconds: float) -> Sleep:
+        return _tuple_new(cls, (seconds,))
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class Call:
+@_fields("fn", "blocking")
+class Call(_Value):
     """Ask the driver to call ``fn()`` and send back its result.
 
     The core uses it for authorizer methods, which may do network I/O (a refresh).
@@ -77,8 +257,15 @@ class Call:
     event loop never blocks; ``False`` means it is cheap and may run inline.
     """
 
-    fn: Callable[[], Any] = field(repr=False)
+    __slots__ = ()
+    fn: Callable[[], Any]
     blocking: bool = True
+
+    def __new__(cls, fn: Callable[[], Any], blocking: bool = True) -> Call:
+        return _tuple_new(cls, (fn, blocking))
+
+    def __repr__(self) -> str:
+        return f"Call(blocking={self.blocking!r})"
 
 
 Instruction = Union[Request, Sleep, Call]

@@ -7,7 +7,6 @@ another when a service asks for more consent.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from typing import Any, Callable, Iterable, Sequence
@@ -89,7 +88,7 @@ def create_action_client(
     """
     mgr = _manager(manager, client_id, login, token_file, auth_base_url)
     probe = ActionClient(action_url, None, http_timeout, routes=routes, retry=retry,
-                         allow_insecure_http=allow_insecure_http, transport=transport)  # type: ignore[arg-type]
+                         allow_insecure_http=allow_insecure_http, transport=transport)
     if action_scope is None:
         try:
             action_scope = _scope_from(probe.introspect(), probe.action_url)
@@ -97,8 +96,8 @@ def create_action_client(
             raise _introspection_failed(probe.action_url, e) from e
     scope = action_scope
     mgr.ensure([scope])
-    client = dataclasses.replace(
-        probe, authorizer=mgr.authorizer(scope), auth_requirements_handler=mgr.auth_requirements_handler([scope])
+    client = probe.replace(
+        authorizer=mgr.authorizer(scope), auth_requirements_handler=mgr.auth_requirements_handler([scope])
     )
     client._cache["action_scope"] = scope
     return client
@@ -128,7 +127,7 @@ async def create_async_action_client(
 
     mgr = await asyncio.to_thread(_manager, manager, client_id, login, token_file, auth_base_url)
     probe = AsyncActionClient(action_url, None, http_timeout, routes=routes, retry=retry,
-                              allow_insecure_http=allow_insecure_http, transport=transport)  # type: ignore[arg-type]
+                              allow_insecure_http=allow_insecure_http, transport=transport)
     if action_scope is None:
         try:
             action_scope = _scope_from(await probe.introspect(), probe.action_url)
@@ -136,8 +135,8 @@ async def create_async_action_client(
             raise _introspection_failed(probe.action_url, e) from e
     scope = action_scope
     await asyncio.to_thread(mgr.ensure, [scope])
-    client = dataclasses.replace(
-        probe, authorizer=mgr.authorizer(scope), auth_requirements_handler=mgr.auth_requirements_handler([scope])
+    client = probe.replace(
+        authorizer=mgr.authorizer(scope), auth_requirements_handler=mgr.auth_requirements_handler([scope])
     )
     client._cache["action_scope"] = scope
     return client
@@ -210,7 +209,7 @@ def create_flows_client(
     return FlowsClient(
         client_id, callback, auth, base_url, http_timeout, retry=retry, allow_insecure_http=allow_insecure_http,
         auth_requirements_handler=mgr.auth_requirements_handler(_scopes_for(scopes)),
-        transport=transport,  # type: ignore[arg-type]
+        transport=transport,
     )
 
 
@@ -239,7 +238,7 @@ async def create_async_flows_client(
     return AsyncFlowsClient(
         client_id, callback, auth, base_url, http_timeout, retry=retry, allow_insecure_http=allow_insecure_http,
         auth_requirements_handler=mgr.auth_requirements_handler(_scopes_for(scopes)),
-        transport=transport,  # type: ignore[arg-type]
+        transport=transport,
     )
 
 

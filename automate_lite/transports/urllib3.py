@@ -209,9 +209,9 @@ _NO_RETRY = urllib3.Retry(total=False, redirect=False)
 
 
 def _ssl_context(verify: bool, ca_certs: str | None = None) -> "ssl.SSLContext":
-    from urllib3.util.ssl_ import create_urllib3_context
+    from urllib3.util.ssl_ import create_urllib3_context  # type: ignore[import-untyped, unused-ignore]
 
-    ctx = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED if verify else ssl.CERT_NONE)
+    ctx: ssl.SSLContext = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED if verify else ssl.CERT_NONE)
     if verify:
         if ca_certs:
             ctx.load_verify_locations(cafile=ca_certs)
