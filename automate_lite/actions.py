@@ -500,9 +500,10 @@ class ActionClient(_ActionClientBase):
 class AsyncActionClient(_ActionClientBase):
     """The async twin of :class:`ActionClient`: same methods, awaited.
 
-    The default transport runs urllib3 in a bounded thread pool (no extra package);
-    pass ``transport=`` an ``AiohttpTransport``/``HttpxTransport`` to share your own
-    session. Safe to share across tasks.
+    The default transport is :class:`~automate_lite.transports.AsyncioTransport`:
+    HTTP/1.1 keep-alive over asyncio itself (stdlib only, no threads, at most 32
+    connections per host). Pass ``transport=`` an ``AiohttpTransport``/``HttpxTransport``
+    to share your own session. Safe to share across tasks.
     """
 
     __slots__ = ("transport",)
@@ -526,9 +527,9 @@ class AsyncActionClient(_ActionClientBase):
             action_url, authorizer, http_timeout, routes, retry, extra_headers, allow_insecure_http, auth_requirements_handler
         )
         if transport is None:
-            from .transports.threaded import ThreadedAsyncTransport
+            from .transports.aio import AsyncioTransport
 
-            transport = ThreadedAsyncTransport()
+            transport = AsyncioTransport()
         self._set("transport", transport)
 
     @classmethod

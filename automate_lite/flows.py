@@ -1324,9 +1324,9 @@ class AsyncFlowsClient(_FlowsClientBase):
             allow_insecure_http, auth_requirements_handler,
         )
         if transport is None:
-            from .transports.threaded import ThreadedAsyncTransport
+            from .transports.aio import AsyncioTransport
 
-            transport = ThreadedAsyncTransport()
+            transport = AsyncioTransport()
         self._set("transport", transport)
 
     @classmethod

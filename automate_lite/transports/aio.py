@@ -1,0 +1,1017 @@
+"""An async transport on the standard library alone: HTTP/1.1 over ``asyncio``, no threads.
+
+It needs no package beyond the runtime requirements, starts no thread of its own (host
+names are resolved by the event loop's ``getaddrinfo``, which asyncio runs in its default
+executor; IP addresses skip that), and costs a fraction of the thread-hop transport per
+request.
+
+Import it from here::
+
+    from automate_lite import AsyncFlowsClient
+    from automate_lite.transports.aio import AsyncioTransport
+
+    flows = AsyncFlowsClient.new_client(CLIENT_ID, get_authorizer, authorizer, transport=AsyncioTransport())
+
+Each connection is an :class:`asyncio.Protocol` that parses the answer as it arrives;
+connections are kept alive and pooled per ``(scheme, host, port)`` and per event loop.
+It speaks only what the services need: HTTP/1.1 requests with a ``Content-Length`` body;
+answers delimited by ``Content-Length``, ``Transfer-Encoding: chunked`` or the end of
+the connection; ``gzip``/``deflate`` bodies decoded (as urllib3 does). No HTTP/2, no
+pipelining, no redirects (a redirect must not carry the ``Authorization`` header to
+another host; status codes are the core's business).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import os
+import re
+import ssl
+import sys
+import threading
+import types
+import weakref
+from typing import TYPE_CHECKING, AsyncGenerator, Callable, Generator, Mapping
+from urllib.parse import unquote, urlsplit
+
+from .._core.http import is_loopback_host
+from .._core.values import Request, Response
+from ..errors import (
+    ConnectError,
+    ConnectionLostError,
+    ConnectTimeout,
+    ReadTimeout,
+    TLSError,
+    TransportError,
+    UsageError,
+)
+from .urllib3 import _bypass, _proxy_from_env
+
+if TYPE_CHECKING:
+    from .threaded import ThreadedAsyncTransport
+
+__all__ = ["AsyncioTransport"]
+
+#: Methods the transport itself may send twice (see "Reuse" in :class:`AsyncioTransport`).
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+#: http.client sends ``Content-Length: 0`` for these when there is no body; so do we.
+_EXPECTS_BODY = frozenset({"POST", "PUT", "PATCH"})
+#: Request header names that change what the transport itself writes.
+_SPECIAL = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+_BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_MAX_HEAD = 256 * 1024  # bytes of status line + headers (or of one chunk-size line)
+_MAX_ORIGINS = 512  # cached URL prefixes before the cache starts over
+
+# Parser modes for the body of the answer being read.
+_HEAD, _LENGTH, _CHUNKED, _UNTIL_CLOSE = 0, 1, 2, 3
+
+_PoolKey = tuple[str, str, int]
+
+
+class _StaleConnection(ConnectionLostError):
+    """A connection closed before a single byte of the answer arrived."""
+
+
+# --------------------------------------------------------------------------- pools
+
+
+class _Pool:
+    """The connections of one event loop to one ``(scheme, host, port)``.
+
+    ``count`` is the number of slots taken: idle connections, connections in use and
+    connections being opened. At most ``limit``; a task that finds none free queues
+    in ``waiters`` (FIFO) and is handed a connection, or a slot to open one with
+    (``None``), when a request ends.
+    """
+
+    __slots__ = ("idle", "count", "limit", "waiters")
+
+    def __init__(self, limit: int) -> None:
+        self.idle: list[_Connection] = []
+        self.count = 0
+        self.limit = limit
+        self.waiters: collections.deque[asyncio.Future[_Connection | None]] = collections.deque()
+
+    def put(self, conn: _Connection) -> None:
+        """A request on ``conn`` ended and ``conn`` may be reused: hand it on or keep it."""
+        waiters = self.waiters
+        while waiters:
+            w = waiters.popleft()
+            if not w.done():  # a cancelled waiter stays queued until it is popped
+                w.set_result(conn)
+                return
+        conn.idle = True
+        self.idle.append(conn)
+
+    def free(self) -> None:
+        """A slot is no longer used (its connection closed): hand it on or release it."""
+        waiters = self.waiters
+        while waiters:
+            w = waiters.popleft()
+            if not w.done():
+                w.set_result(None)
+                return
+        self.count -= 1
+
+    async def wait(self, loop: asyncio.AbstractEventLoop) -> _Connection | None:
+        """Queue for a connection (or a slot, ``None``) as soon as one is freed."""
+        fut: asyncio.Future[_Connection | None] = loop.create_future()
+        self.waiters.append(fut)
+        try:
+            return await fut
+        except BaseException:
+            # Cancelled after being handed something: hand it on rather than lose it.
+            if fut.done() and not fut.cancelled():
+                got = fut.result()
+                if got is None:
+                    self.free()
+                else:
+                    self.put(got)
+            raise
+
+    def close_idle(self) -> None:
+        """Close every idle connection and release its slot."""
+        idle, self.idle = self.idle, []
+        for conn in idle:
+            conn.idle = False
+            conn.abort()
+            self.free()
+
+
+class _LoopState:
+    """Everything the transport keeps for one event loop."""
+
+    __slots__ = ("loop_ref", "pools", "closer", "watching", "__weakref__")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            ref: Callable[[], asyncio.AbstractEventLoop | None] = weakref.ref(loop)
+        except TypeError:  # pragma: no cover - a loop class without weak references
+            ref = lambda: loop  # noqa: E731
+        self.loop_ref = ref
+        self.pools: dict[_PoolKey, _Pool] = {}
+        self.closer: AsyncGenerator[None, None] | None = None
+        self.watching = False  # set once: never a second finaliser after shutdown began
+
+    def close_idle(self) -> None:
+        for pool in list(self.pools.values()):
+            pool.close_idle()
+
+    def watch_loop_shutdown(self) -> None:
+        """Close this loop's connections when the loop shuts down.
+
+        asyncio has no "loop closing" callback, but ``asyncio.run`` (and
+        ``asyncio.Runner``, pytest-asyncio, IsolatedAsyncioTestCase) finalise the loop's
+        async generators before closing it. A started generator parked at its ``yield``
+        is such a finaliser; its ``finally`` runs on the loop, while transports can still
+        be closed cleanly. Without it every ``asyncio.run`` would leave its idle
+        connections to the garbage collector ("unclosed transport").
+        """
+        self.watching = True
+        if sys.get_asyncgen_hooks().firstiter is None:
+            # A loop that does not track async generators would never finalise this
+            # one; its connections are left to close() and the garbage collector.
+            return
+        agen = _close_on_shutdown(self)
+        step = agen.asend(None)  # registers the generator with the running loop
+        try:
+            step.send(None)  # runs it to its ``yield``
+        except StopIteration:
+            pass
+        self.closer = agen
+
+
+@types.coroutine
+def _next_turn() -> Generator[None, None, None]:
+    """``asyncio.sleep(0)`` without going through ``asyncio.sleep`` (which tests patch)."""
+    yield
+
+
+async def _close_on_shutdown(state: _LoopState) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        for pool in list(state.pools.values()):
+            pool.close_idle()
+        state.pools.clear()
+        # Let the transports' connection_lost callbacks run (they close the sockets).
+        await _next_turn()
+
+
+# ---------------------------------------------------------------------- connections
+
+
+class _Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection: writes a request, parses the answer as it arrives.
+
+    ``start`` returns a future that gets the :class:`Response`, or a
+    :class:`TransportError` (the connection is then already aborted).
+    """
+
+    __slots__ = (
+        "pool", "loop", "transport", "buf", "waiter", "dead", "idle", "requests", "got_bytes",
+        "no_body", "close_after", "reusable", "timeout", "timer", "last_read", "armed_read",
+        "mode", "status", "reason", "headers", "keep_alive", "remaining", "chunk_state", "parts",
+    )
+
+    def __init__(self, pool: _Pool, loop: asyncio.AbstractEventLoop) -> None:
+        self.pool = pool
+        self.loop = loop
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.waiter: asyncio.Future[Response] | None = None
+        self.dead = False  # EOF, error or unexpected bytes seen: never reuse
+        self.idle = False  # in pool.idle
+        self.requests = 0  # requests started on this connection
+        self.got_bytes = False  # a byte of the current answer arrived
+        self.no_body = False  # the current request was HEAD (or CONNECT)
+        self.close_after = False  # the request said "Connection: close"
+        self.reusable = False  # set when an answer completes
+        # read timeout
+        self.timeout: float | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.last_read = 0.0
+        self.armed_read = 0.0
+        # parser
+        self.mode = _HEAD
+        self.status = 0
+        self.reason = ""
+        self.headers: dict[str, str] = {}
+        self.keep_alive = True
+        self.remaining = 0  # LENGTH: body bytes still expected; CHUNKED: of this chunk
+        self.chunk_state = 0  # 0 size line, 1 data, 2 CRLF after data, 3 trailers
+        self.parts: list[bytes] = []
+
+    # -- asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        if self.waiter is None:
+            # Bytes nobody asked for (a "408 Request Timeout" before a close, say):
+            # the connection is out of step and must not carry another request.
+            self.dead = True
+            self.abort()
+            return
+        self.got_bytes = True
+        if self.timeout is not None:
+            self.last_read = self.loop.time()
+        self.buf += data
+        try:
+            self._parse()
+        except _ProtocolViolation as e:
+            self._fail(ConnectionLostError(f"the server sent an invalid response: {e}"))
+
+    def eof_received(self) -> bool:
+        self.dead = True
+        return False  # close the transport; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.dead = True
+        if self.idle:
+            self.idle = False
+            try:
+                self.pool.idle.remove(self)
+            except ValueError:  # pragma: no cover - not in the list after all
+                pass
+            else:
+                self.pool.free()
+        if self.waiter is None:
+            return
+        if self.mode == _UNTIL_CLOSE and exc is None:
+            self._finish(b"".join(self.parts) + bytes(self.buf))
+            return
+        self._fail(self._lost_error(exc))
+
+    # -- requests
+
+    @property
+    def usable(self) -> bool:
+        """True when the connection can carry the next request."""
+        t = self.transport
+        return not self.dead and t is not None and not t.is_closing()
+
+    def start(self, data: bytes, body: bytes | None, no_body: bool, close_after: bool, timeout: float | None) -> asyncio.Future[Response]:
+        """Write one request; the returned future gets its answer."""
+        fut: asyncio.Future[Response] = self.loop.create_future()
+        self.waiter = fut
+        self.requests += 1
+        self.got_bytes = False
+        self.no_body = no_body
+        self.close_after = close_after
+        self.reusable = False
+        self.timeout = timeout
+        if timeout is not None:
+            self.armed_read = self.last_read = now = self.loop.time()
+            self.timer = self.loop.call_at(now + timeout, self._on_timer)
+        transport = self.transport
+        assert transport is not None
+        if body is None:
+            transport.write(data)
+        elif len(body) <= 65536:
+            transport.write(data + body)  # one write, usually one segment
+        else:
+            transport.write(data)
+            transport.write(body)
+        return fut
+
+    def abort(self) -> None:
+        """Close at once, dropping anything unsent or unread."""
+        self.dead = True
+        t = self.transport
+        if t is not None and not t.is_closing():
+            t.abort()
+
+    def _on_timer(self) -> None:
+        self.timer = None
+        if self.waiter is None or self.timeout is None:
+            return
+        if self.last_read != self.armed_read:
+            # Bytes arrived since the timer was set: the timeout counts from the last read.
+            self.armed_read = self.last_read
+            self.timer = self.loop.call_at(self.last_read + self.timeout, self._on_timer)
+            return
+        stage = "no response headers arrived" if self.mode == _HEAD else "the response body stalled"
+        self._fail(ReadTimeout(f"{stage} within the read timeout of {self.timeout}s"))
+
+    def _fail(self, exc: TransportError) -> None:
+        self.dead = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        waiter, self.waiter = self.waiter, None
+        self.abort()
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+
+    def _lost_error(self, exc: Exception | None) -> TransportError:
+        why = f": {exc}" if exc is not None and str(exc) else ""
+        if isinstance(exc, ssl.SSLError):
+            return ConnectionLostError(f"the connection was lost (TLS){why}")
+        if not self.got_bytes:
+            return _StaleConnection(f"the connection was closed before any response arrived{why}")
+        if self.mode == _HEAD:
+            return ConnectionLostError(f"the connection was closed in the middle of the response headers{why}")
+        if self.mode == _LENGTH:
+            got = sum(map(len, self.parts)) + len(self.buf)
+            return ConnectionLostError(
+                f"the connection was lost: IncompleteRead({got} bytes read, {self.remaining - got} more expected){why}"
+            )
+        return ConnectionLostError(f"the connection was closed in the middle of a chunked body{why}")
+
+    def _finish(self, body: bytes) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        resp = Response(self.status, self.headers, body)
+        # Leftover bytes mean the server answered something we did not ask: do not reuse.
+        self.reusable = self.keep_alive and not self.close_after and not self.dead and not self.buf
+        waiter, self.waiter = self.waiter, None
+        self.mode = _HEAD
+        self.headers = {}
+        self.parts = []
+        if not self.reusable:
+            self.abort()
+        if waiter is not None and not waiter.done():
+            waiter.set_result(resp)
+
+    # -- parsing
+
+    def _parse(self) -> None:
+        buf = self.buf
+        while True:
+            mode = self.mode
+            if mode == _HEAD:
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(buf) > _MAX_HEAD:
+                        raise _ProtocolViolation(f"the response headers are longer than {_MAX_HEAD} bytes")
+                    return
+                head = buf[:end].decode("latin-1")
+                del buf[: end + 4]
+                if not self._head(head):
+                    continue  # an interim 1xx answer: the real one follows
+                if self.mode == _HEAD:  # no body
+                    self._finish(b"")
+                    return
+                continue
+            if mode == _LENGTH:
+                n = self.remaining
+                if len(buf) < n:
+                    return
+                if len(buf) == n:
+                    body = bytes(buf)
+                    buf.clear()
+                else:
+                    body = bytes(buf[:n])
+                    del buf[:n]
+                self._finish(body)
+                return
+            if mode == _CHUNKED:
+                if self._chunks():
+                    self._finish(b"".join(self.parts))
+                return
+            return  # _UNTIL_CLOSE: connection_lost ends the body
+
+    def _head(self, head: str) -> bool:
+        """Parse a status line and headers; False for an interim (1xx) answer."""
+        lines = head.split("\r\n")
+        version, _, rest = lines[0].partition(" ")
+        code = rest[:3]
+        if not (version.startswith("HTTP/1.") and code.isdigit() and code.isascii() and rest[3:4] in ("", " ")):
+            raise _ProtocolViolation(f"bad status line {lines[0][:100]!r}")
+        status = int(code)
+        headers: dict[str, str] = {}
+        last = ""
+        for line in lines[1:]:
+            if line[:1] in (" ", "\t"):  # obsolete line folding
+                if last:
+                    headers[last] = f"{headers[last]} {line.strip()}"
+                continue
+            name, sep, value = line.partition(":")
+            if not sep:
+                continue  # not a header line; ignored, as http.client does
+            name = name.strip().lower()
+            value = value.strip()
+            if name in headers:
+                headers[name] = f"{headers[name]}, {value}"
+            else:
+                headers[name] = value
+            last = name
+        if 100 <= status < 200 and status != 101:
+            return False
+        self.status = status
+        self.reason = rest[4:]
+        self.headers = headers
+        connection = headers.get("connection", "").lower()
+        if version == "HTTP/1.1":
+            self.keep_alive = "close" not in connection
+        else:
+            self.keep_alive = "keep-alive" in connection
+        if self.no_body or status in (204, 304, 101):
+            self.mode = _HEAD
+            if status == 101:
+                self.keep_alive = False
+            return True
+        te = headers.get("transfer-encoding")
+        if te is not None:
+            if te.lower().rsplit(",", 1)[-1].strip() == "chunked":
+                self.mode = _CHUNKED
+                self.chunk_state = 0
+                self.parts = []
+                if "content-length" in headers:
+                    self.keep_alive = False  # both: suspicious, do not reuse
+            else:
+                self.mode = _UNTIL_CLOSE
+                self.keep_alive = False
+            return True
+        cl = headers.get("content-length")
+        if cl is not None:
+            values = {v.strip() for v in cl.split(",")}
+            if len(values) != 1 or not (n := next(iter(values))).isdigit() or not n.isascii():
+                raise _ProtocolViolation(f"bad Content-Length {cl[:100]!r}")
+            self.mode = _LENGTH
+            self.remaining = int(n)
+            return True
+        self.mode = _UNTIL_CLOSE
+        self.keep_alive = False
+        self.parts = []
+        return True
+
+    def _chunks(self) -> bool:
+        """Consume chunked-body bytes; True once the last chunk and trailers are in."""
+        buf = self.buf
+        while True:
+            state = self.chunk_state
+            if state == 1:  # chunk data
+                n = self.remaining
+                if len(buf) < n:
+                    if buf:
+                        self.parts.append(bytes(buf))
+                        self.remaining -= len(buf)
+                        buf.clear()
+                    return False
+                self.parts.append(bytes(buf[:n]))
+                del buf[:n]
+                self.chunk_state = 2
+                continue
+            if state == 2:  # the CRLF after the data
+                if len(buf) < 2:
+                    return False
+                if buf[:2] != b"\r\n":
+                    raise _ProtocolViolation("a chunk is longer than its size line said")
+                del buf[:2]
+                self.chunk_state = 0
+                continue
+            i = buf.find(b"\r\n")
+            if i < 0:
+                if len(buf) > _MAX_HEAD:
+                    raise _ProtocolViolation("a chunk size line (or trailer) is too long")
+                return False
+            line = bytes(buf[:i])
+            del buf[: i + 2]
+            if state == 3:  # trailers, ignored; an empty line ends the body
+                if not line:
+                    return True
+                continue
+            size = line.split(b";", 1)[0].strip()
+            if not _HEX.fullmatch(size):
+                raise _ProtocolViolation(f"bad chunk size {size[:20]!r}")
+            n = int(size, 16)
+            if n == 0:
+                self.chunk_state = 3
+            else:
+                self.remaining = n
+                self.chunk_state = 1
+
+
+class _ProtocolViolation(Exception):
+    """The server's bytes are not HTTP/1.1 as we read it."""
+
+
+# ---------------------------------------------------------------------------- origins
+
+
+class _Origin:
+    """What the transport knows about one ``scheme://host:port``, computed once."""
+
+    __slots__ = (
+        "key", "connect_host", "connect_port", "ssl", "server_hostname",
+        "tunnel", "tunnel_head", "target_prefix", "host_line", "proxy_line", "delegate",
+    )
+
+    def __init__(self) -> None:
+        self.key: _PoolKey = ("", "", 0)
+        self.connect_host = ""
+        self.connect_port = 0
+        self.ssl: ssl.SSLContext | None = None
+        self.server_hostname: str | None = None
+        self.tunnel = False  # CONNECT through the proxy, then TLS
+        self.tunnel_head = b""
+        self.target_prefix = ""  # "http://host:port" when talking to a proxy in absolute form
+        self.host_line = ""  # "Host: ...\r\n", plus proxy_line
+        self.proxy_line = ""  # "Proxy-Authorization: ...\r\n" for an http target through a proxy
+        self.delegate = False  # a proxy this transport does not speak: use the threaded transport
+
+
+# -------------------------------------------------------------------------- transport
+
+
+class AsyncioTransport:
+    """Async transport on ``asyncio`` and ``ssl`` alone: no threads, no extra package.
+
+    HTTP/1.1 with keep-alive. Connections are pooled per ``(scheme, host, port)``, at
+    most ``max_connections_per_host`` of them; more concurrent requests to one host
+    queue (first come, first served) for a connection instead of opening more. Waiting
+    in that queue is not bounded by ``timeout``; ``timeout`` bounds connecting (TCP,
+    proxy tunnel and TLS handshake together: :class:`~automate_lite.errors.ConnectTimeout`)
+    and each read of the answer (:class:`~automate_lite.errors.ReadTimeout`, whose message
+    says whether "no response headers arrived" or "the response body stalled").
+
+    TLS: certificates are verified everywhere but on ``localhost``/``127.0.0.1``, like
+    :class:`~automate_lite.transports.Urllib3Transport`; ``verify=True`` verifies there
+    too, ``verify=False`` nowhere (not recommended). ``ca_certs`` names a CA bundle file.
+    The SSL contexts are built once, here.
+
+    Proxy: ``proxy_url``, else ``HTTPS_PROXY``/``ALL_PROXY`` with ``NO_PROXY`` read once,
+    here (loopback hosts never go through it), as ``Urllib3Transport`` does. Through an
+    ``http://`` proxy, ``https`` targets are tunnelled with ``CONNECT`` and ``http``
+    targets are sent in absolute form; credentials in the proxy URL
+    (``http://user:pass@proxy:3128``) are sent as ``Proxy-Authorization: Basic``. Any other
+    proxy scheme (``https://``, ``socks5://``) is handed to a
+    :class:`~automate_lite.transports.ThreadedAsyncTransport` (urllib3 in worker threads)
+    made on first use.
+
+    Reuse: a pooled connection is checked before it carries a request (the server
+    closing it while idle is noticed by the event loop). If a reused connection still
+    closes before a single byte of the answer arrives (the server closed it at that very
+    moment), an idempotent request (``GET``, ``HEAD``, ``PUT``, ``DELETE``, ``OPTIONS``) is
+    sent once more on another connection, here; any other request raises
+    :class:`~automate_lite.errors.ConnectionLostError` and the core's retry policy decides.
+
+    Event loops: the transport may be used from several event loops over its life, even
+    at once from several threads (each with its own loop); every loop has its own pools,
+    and a connection is only ever touched from the loop that opened it. When a loop is
+    shut down by ``asyncio.run`` (or anything that finalises its async generators), its
+    connections are closed.
+
+    Cancellation: cancelling the awaiting task closes the request's connection (a
+    connection is never put back half-read) and frees its place in the pool. (Unlike
+    :class:`~automate_lite.transports.ThreadedAsyncTransport`, where the worker thread
+    finishes the request.)
+
+    :meth:`aclose` (or :meth:`close`) closes idle connections; the transport stays usable.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections_per_host: int = 32,
+        verify: bool | None = None,
+        ca_certs: str | None = None,
+        proxy_url: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        if type(max_connections_per_host) is not int or max_connections_per_host < 1:
+            raise UsageError(f"max_connections_per_host must be an int >= 1, got {max_connections_per_host!r}")
+        if verify not in (None, True, False):
+            raise UsageError(f"verify must be None, True or False, got {verify!r}")
+        if ca_certs is not None and not os.path.isfile(ca_certs):
+            raise UsageError(f"ca_certs must name a CA bundle file that exists, got {ca_certs!r}")
+        env = os.environ if environ is None else environ
+        env_proxy, self._no_proxy = _proxy_from_env(env)
+        self.proxy_url = proxy_url if proxy_url is not None else env_proxy
+        self.verify = verify
+        self.ca_certs = ca_certs
+        self.max_connections_per_host = max_connections_per_host
+        # The two contexts, built once: building one and loading a CA bundle takes
+        # milliseconds, far more than a request.
+        try:
+            self._verified = ssl.create_default_context(cafile=ca_certs)
+        except (OSError, ValueError) as e:
+            raise UsageError(f"could not load the CA bundle {ca_certs or '(system default)'}: {e}") from None
+        unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        unverified.check_hostname = False
+        unverified.verify_mode = ssl.CERT_NONE
+        self._unverified = unverified
+        self._proxy: tuple[str, int, str | None] | None = None  # host, port, Proxy-Authorization
+        self._proxy_native = True
+        if self.proxy_url:
+            self._proxy, self._proxy_native = _parse_proxy(self.proxy_url)
+        self._origins: dict[str, _Origin] = {}
+        self._states: dict[int, _LoopState] = {}
+        self._current: tuple[asyncio.AbstractEventLoop | None, _LoopState | None] = (None, None)
+        self._lock = threading.Lock()
+        self._delegate: ThreadedAsyncTransport | None = None
+        self._methods: set[str] = set()
+
+    def __repr__(self) -> str:
+        return (
+            f"AsyncioTransport(max_connections_per_host={self.max_connections_per_host}, "
+            f"verify={self.verify!r}, proxy={'yes' if self.proxy_url else 'no'})"
+        )
+
+    # -- loops
+
+    def _state(self, loop: asyncio.AbstractEventLoop) -> _LoopState:
+        """The pools of ``loop`` (made on its first request)."""
+        state = self._states.get(id(loop))
+        if state is None or state.loop_ref() is not loop:
+            with self._lock:
+                # Forget the loops that are gone; their connections were closed when they
+                # shut down (or are left to the garbage collector if nothing finalised them).
+                for key, st in list(self._states.items()):
+                    old = st.loop_ref()
+                    if old is None or old.is_closed():
+                        del self._states[key]
+                state = self._states[id(loop)] = _LoopState(loop)
+        if not state.watching:
+            state.watch_loop_shutdown()
+        self._current = (loop, state)
+        return state
+
+    # -- origins
+
+    def _origin(self, url: str) -> tuple[_Origin, str]:
+        """The origin of ``url`` and the request target to send (the slow path)."""
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as e:
+            raise UsageError(f"not a valid URL ({e}): {url!r}") from None
+        scheme = parts.scheme.lower()
+        host = parts.hostname
+        if scheme not in ("http", "https") or not host:
+            raise UsageError(f"AsyncioTransport sends only http:// and https:// URLs with a host, got {url!r}")
+        if not host.isascii():
+            try:
+                host = host.encode("idna").decode("ascii")
+            except UnicodeError as e:
+                raise UsageError(f"the host name of {url!r} is not valid: {e}") from None
+        default = 443 if scheme == "https" else 80
+        port = port or default
+        hostport = f"[{host}]" if ":" in host else host
+        if port != default:
+            hostport = f"{hostport}:{port}"
+        origin = _Origin()
+        origin.key = (scheme, host, port)
+        origin.host_line = f"Host: {hostport}\r\n"
+        proxied = self._proxy is not None and not _bypass(host, self._no_proxy)
+        if proxied and not self._proxy_native:
+            origin.delegate = True
+        elif proxied:
+            assert self._proxy is not None
+            origin.connect_host, origin.connect_port, auth = self._proxy
+            auth_line = f"Proxy-Authorization: {auth}\r\n" if auth else ""
+            if scheme == "https":
+                origin.tunnel = True
+                authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+                origin.tunnel_head = f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n{auth_line}\r\n".encode("latin-1")
+            else:
+                origin.target_prefix = f"http://{hostport}"
+                origin.proxy_line = auth_line
+                origin.host_line += auth_line
+        else:
+            origin.connect_host, origin.connect_port = host, port
+        if scheme == "https":
+            loopback = is_loopback_host(host)
+            lax = self.verify is False or (self.verify is None and loopback and not proxied)
+            origin.ssl = self._unverified if lax else self._verified
+            origin.server_hostname = host
+        target = parts.path or "/"
+        if parts.query:
+            target = f"{target}?{parts.query}"
+        # Cache by the exact prefix the fast path looks up (see send).
+        i = url.find("/", 8)
+        prefix = url[:i] if i >= 0 else url
+        if "?" not in prefix and "#" not in prefix and "@" not in prefix:
+            if len(self._origins) >= _MAX_ORIGINS:
+                self._origins.clear()
+            self._origins[prefix] = origin
+        return origin, target
+
+    # -- sending
+
+    async def send(self, request: Request, timeout: float | None) -> Response:
+        """Send ``request``; ``timeout`` bounds connecting and each read, in seconds."""
+        loop = asyncio.get_running_loop()
+        cur_loop, state = self._current
+        if cur_loop is not loop or state is None:
+            state = self._state(loop)
+        url = request.url
+        i = url.find("/", 8)
+        origin = self._origins.get(url[:i]) if i >= 0 else None
+        if origin is not None:
+            target = url[i:]
+            if "#" in target:
+                target = target.split("#", 1)[0]
+        else:
+            origin, target = self._origin(url)
+        if origin.delegate:
+            return await self._delegated().send(request, timeout)
+        method = request.method
+        body = request.body
+        data, close_after = self._request_head(method, origin, target, request.headers, body)
+        pool = state.pools.get(origin.key)
+        if pool is None:
+            pool = state.pools[origin.key] = _Pool(self.max_connections_per_host)
+        may_resend = method in _IDEMPOTENT
+        no_body = method == "HEAD"
+        while True:
+            conn = await self._acquire(pool, origin, loop, timeout)
+            fut = conn.start(data, body, no_body, close_after, timeout)
+            try:
+                resp = await fut
+            except _StaleConnection as e:
+                pool.free()
+                if may_resend and conn.requests > 1:
+                    may_resend = False
+                    continue
+                raise ConnectionLostError(e.reason) from None
+            except TransportError:
+                pool.free()  # the connection closed itself
+                raise
+            except BaseException:
+                # Cancelled (or interrupted): unless the answer was complete, the
+                # connection is in an unknown state and is closed, never pooled.
+                if fut.done() and not fut.cancelled() and fut.exception() is None and conn.reusable:
+                    pool.put(conn)
+                else:
+                    conn.abort()
+                    pool.free()
+                raise
+            if conn.reusable and conn.usable:
+                pool.put(conn)
+            else:
+                conn.abort()
+                pool.free()
+            if "content-encoding" in resp.headers:
+                resp = _decoded(resp)
+            return resp
+
+    async def _acquire(self, pool: _Pool, origin: _Origin, loop: asyncio.AbstractEventLoop, timeout: float | None) -> _Connection:
+        """A connection to ``origin`` holding one of the pool's slots."""
+        idle = pool.idle
+        while idle:
+            conn = idle.pop()  # the most recently used: least likely closed by the server
+            conn.idle = False
+            if conn.usable:
+                return conn
+            conn.abort()
+            pool.count -= 1
+        if pool.count < pool.limit:
+            pool.count += 1
+            got = None
+        else:
+            got = await pool.wait(loop)
+        if got is not None:
+            if got.usable:
+                return got
+            got.abort()  # closed while being handed over; keep its slot for a new one
+        try:
+            return await self._connect(pool, origin, loop, timeout)
+        except BaseException:
+            pool.free()
+            raise
+
+    async def _connect(self, pool: _Pool, origin: _Origin, loop: asyncio.AbstractEventLoop, timeout: float | None) -> _Connection:
+        conn = _Connection(pool, loop)
+        try:
+            if timeout is None:
+                await self._open(conn, origin, loop)
+            else:
+                await asyncio.wait_for(self._open(conn, origin, loop), timeout)
+        except BaseException as e:
+            conn.abort()
+            if isinstance(e, TransportError):
+                raise
+            if isinstance(e, ssl.SSLError):  # before OSError: it is one
+                raise TLSError(f"TLS failed: {_ssl_reason(e)}") from None
+            if isinstance(e, asyncio.TimeoutError):
+                raise ConnectTimeout(f"connecting took longer than {timeout}s") from None
+            if isinstance(e, OSError):
+                raise ConnectError(f"could not connect: {e}") from None
+            raise
+        return conn
+
+    async def _open(self, conn: _Connection, origin: _Origin, loop: asyncio.AbstractEventLoop) -> None:
+        if not origin.tunnel:
+            await loop.create_connection(
+                lambda: conn,
+                origin.connect_host,
+                origin.connect_port,
+                ssl=origin.ssl,
+                server_hostname=origin.server_hostname if origin.ssl is not None else None,
+            )
+            return
+        await loop.create_connection(lambda: conn, origin.connect_host, origin.connect_port)
+        try:
+            resp = await conn.start(origin.tunnel_head, None, True, False, None)
+        except TransportError as e:
+            raise ConnectError(f"the proxy failed: {e.reason}") from None
+        if not 200 <= resp.status < 300:
+            raise ConnectError(f"the proxy failed: {resp.status} {conn.reason}".rstrip())
+        conn.requests = 0  # the CONNECT does not count as a reuse
+        conn.dead = False
+        assert origin.ssl is not None and conn.transport is not None
+        tls = await loop.start_tls(conn.transport, conn, origin.ssl, server_hostname=origin.server_hostname)
+        if tls is None:  # pragma: no cover - only when the connection closed meanwhile
+            raise ConnectError("the proxy closed the tunnel during the TLS handshake")
+        conn.transport = tls
+
+    def _request_head(
+        self, method: str, origin: _Origin, target: str, headers: Mapping[str, str], body: bytes | None
+    ) -> tuple[bytes, bool]:
+        """The bytes of the request line and headers, and whether the request asks to close."""
+        if method not in self._methods:
+            if not _TOKEN.fullmatch(method):
+                raise UsageError(f"not a valid HTTP method: {method!r}")
+            self._methods.add(method)
+        if _BAD_TARGET.search(target):
+            raise UsageError(
+                f"the URL path and query must be percent-encoded (no spaces or control characters): {target!r}"
+            )
+        fields = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
+        n = len(headers)
+        # Each header must stay one line: a CR or LF in a name or value could forge
+        # headers or a second request.
+        if fields.count("\n") != n or fields.count("\r") != n:
+            raise UsageError("request header names and values must not contain line breaks (CR or LF)")
+        host_line = origin.host_line
+        close_after = framed = False
+        if not _SPECIAL.isdisjoint(map(str.lower, headers)):
+            given = {name.lower(): value for name, value in headers.items()}
+            if "host" in given:
+                host_line = origin.proxy_line
+            close_after = "close" in given.get("connection", "").lower()
+            framed = "content-length" in given or "transfer-encoding" in given
+        if framed:
+            length = ""
+        elif body is not None:
+            length = f"Content-Length: {len(body)}\r\n"
+        elif method in _EXPECTS_BODY:
+            length = "Content-Length: 0\r\n"
+        else:
+            length = ""
+        text = f"{method} {origin.target_prefix}{target} HTTP/1.1\r\n{host_line}{fields}{length}\r\n"
+        try:
+            return text.encode("latin-1"), close_after
+        except UnicodeEncodeError:
+            raise UsageError("request header names and values must be Latin-1 text") from None
+
+    def _delegated(self) -> ThreadedAsyncTransport:
+        d = self._delegate
+        if d is None:
+            from .threaded import ThreadedAsyncTransport
+
+            with self._lock:
+                d = self._delegate
+                if d is None:
+                    d = self._delegate = ThreadedAsyncTransport(
+                        max_concurrency=self.max_connections_per_host,
+                        verify=self.verify,
+                        ca_certs=self.ca_certs,
+                        proxy_url=self.proxy_url,
+                        environ={},
+                    )
+        return d
+
+    # -- closing
+
+    def close(self) -> None:
+        """Close idle connections (best effort from outside their event loops).
+
+        Connections of the running loop are closed now; those of a loop running in
+        another thread are closed there, soon; those of a closed loop are forgotten.
+        In-flight requests finish normally. The transport stays usable.
+        """
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        with self._lock:
+            states = list(self._states.items())
+        for key, state in states:
+            loop = state.loop_ref()
+            if loop is None or loop.is_closed():
+                with self._lock:
+                    if self._states.get(key) is state:
+                        del self._states[key]
+                continue
+            if loop is running or not loop.is_running():
+                state.close_idle()
+            else:
+                try:
+                    loop.call_soon_threadsafe(state.close_idle)
+                except RuntimeError:  # pragma: no cover - it closed meanwhile
+                    pass
+        self._current = (None, None)
+        d = self._delegate
+        if d is not None and running is None:
+            d.close()
+
+    async def aclose(self) -> None:
+        """Close idle connections and let their sockets be released; stays usable."""
+        self.close()
+        await _next_turn()  # run the transports' connection_lost: the sockets close
+        d = self._delegate
+        if d is not None:
+            await d.aclose()
+
+    # -- introspection (for tests and debugging)
+
+    def _stats(self) -> dict[_PoolKey, tuple[int, int, int]]:
+        """``{(scheme, host, port): (slots taken, idle, waiting)}`` for the running loop."""
+        state = self._states.get(id(asyncio.get_running_loop()))
+        if state is None:
+            return {}
+        return {k: (p.count, len(p.idle), sum(not w.done() for w in p.waiters)) for k, p in state.pools.items()}
+
+
+def _parse_proxy(url: str) -> tuple[tuple[str, int, str | None], bool]:
+    """``((host, port, Proxy-Authorization value), spoken natively)`` for a proxy URL."""
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        port = parts.port
+    except ValueError as e:
+        raise UsageError(f"the proxy URL is not valid ({e}): {url!r}") from None
+    if not parts.hostname:
+        raise UsageError(f"the proxy URL has no host: {url!r}")
+    auth = None
+    if parts.username is not None:
+        raw = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        auth = "Basic " + base64.b64encode(raw).decode("ascii")
+    native = parts.scheme.lower() == "http"
+    return (parts.hostname, port or 80, auth), native
+
+
+def _ssl_reason(e: ssl.SSLError) -> str:
+    text = getattr(e, "verify_message", None) or e.reason or str(e)
+    return str(text)
+
+
+def _decoded(resp: Response) -> Response:
+    """``resp`` with a gzip/deflate body decoded, as urllib3 does by default."""
+    coding = resp.headers["content-encoding"].strip().lower()
+    if coding not in ("gzip", "x-gzip", "deflate") or not resp.body:
+        return resp
+    import zlib
+
+    try:
+        if coding == "deflate":
+            try:
+                body = zlib.decompress(resp.body)
+            except zlib.error:  # raw deflate, without the zlib wrapper
+                body = zlib.decompress(resp.body, -zlib.MAX_WBITS)
+        else:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            body = d.decompress(resp.body) + d.flush()
+    except zlib.error as e:
+        raise TransportError(f"the response body could not be decoded ({coding}): {e}") from None
+    return Response(resp.status, resp.headers, body)
+
