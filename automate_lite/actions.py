@@ -9,12 +9,11 @@ connection pool.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Iterator, Literal, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Iterator, Literal, Mapping
 
 from ._core.config import check_authorizer, check_timeout, headers_with
 from ._core.http import (
     DEFAULT_RETRY,
-    MISSING,
     Authorizer,
     RetryPolicy,
     Session,
@@ -657,14 +656,4 @@ def _scope_of(resp: APIResponse) -> str:
     scope = resp.get("globus_auth_scope", "") if isinstance(resp.data, dict) else ""
     return scope if isinstance(scope, str) else ""
 
-
-_F = TypeVar("_F", bound=Frozen)
-
-
-def replace(obj: _F, /, **changes: Any) -> _F:
-    """``obj.replace(**changes)``, kept for code that used this module's ``replace``.
-
-    It was ``dataclasses.replace``; like it, a replaced client is checked again.
-    """
-    return obj.__replace__(**changes)
 

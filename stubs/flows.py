@@ -66,7 +66,6 @@ import base64
 import binascii
 import copy
 import json
-import re
 import threading
 import time
 import uuid

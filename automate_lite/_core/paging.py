@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 from ..errors import UsageError, WaitTimeout
 from .ops import Op
@@ -114,9 +114,3 @@ def poll_op(
         pause = delay if deadline is None else min(delay, max(0.0, deadline - now))
         yield Sleep(pause)
         delay = min(delay * 2, settings.max_delay)
-
-
-def iterate_items(pages: Iterator[APIResponse], pager: Pager) -> Iterator[Any]:
-    """Flatten pages into their items."""
-    for page in pages:
-        yield from pager.items(page)
