@@ -98,6 +98,7 @@ class Urllib3Transport:
                 urllib3.ProxyManager(self.proxy_url, **(verified if verify is not False else unverified))
             )
         self._timeouts: dict[float | None, urllib3.Timeout] = {}
+        self._pools: dict[str, Any] = {}
 
     def _load_tls(self) -> None:
         """Build the SSL contexts once, on the first https request.
@@ -146,21 +147,54 @@ class Urllib3Transport:
 
     def send(self, request: Request, timeout: float | None) -> Response:
         """Send ``request``; ``timeout`` bounds connecting and each read, in seconds."""
-        manager = self._manager_for(request.url)
+        url = request.url
+        # The host's connection pool is looked up by origin ("https://host:port") in a
+        # dict of our own: PoolManager.urlopen would parse the URL and normalise a pool
+        # key on every request, which is a tenth of the CPU a request costs.
+        cut = url.find("/", url.find("://") + 3)
+        origin, path = (url, "/") if cut == -1 else (url[:cut], url[cut:])
+        pool = self._pools.get(origin)
         try:
-            resp = manager.urlopen(
-                request.method,
-                request.url,
-                body=request.body,
-                headers=request.headers,
-                redirect=False,
-                retries=_NO_RETRY,
-                timeout=self._timeout(timeout),
-                pool_timeout=self._pool_timeout,
-                preload_content=False,
-            )
+            if pool is None:
+                manager = self._manager_for(url)
+                if self._proxied is not None and manager is self._proxied:  # proxies want the absolute form: leave it to urllib3
+                    resp = manager.urlopen(
+                        request.method, url, body=request.body, headers=request.headers, redirect=False,
+                        retries=_NO_RETRY, timeout=self._timeout(timeout), pool_timeout=self._pool_timeout,
+                        preload_content=False,
+                    )
+                    return self._finish(resp, timeout)
+                pool = manager.connection_from_url(origin)
+                if len(self._pools) >= 64:  # many hosts: start over rather than grow without bound
+                    self._pools.clear()
+                self._pools[origin] = pool
+            try:
+                resp = self._urlopen(pool, request, path, timeout)
+            except u3.ClosedPoolError:
+                # PoolManager evicted (and closed) this host's pool; get a fresh one.
+                self._pools.pop(origin, None)
+                pool = self._manager_for(url).connection_from_url(origin)
+                self._pools[origin] = pool
+                resp = self._urlopen(pool, request, path, timeout)
         except Exception as e:
             raise self._error(e, timeout, "no response headers arrived") from None
+        return self._finish(resp, timeout)
+
+    def _urlopen(self, pool: Any, request: Request, path: str, timeout: float | None) -> Any:
+        return pool.urlopen(
+            request.method,
+            path,
+            body=request.body,
+            headers=request.headers,
+            redirect=False,
+            assert_same_host=False,
+            retries=_NO_RETRY,
+            timeout=self._timeout(timeout),
+            pool_timeout=self._pool_timeout,
+            preload_content=False,
+        )
+
+    def _finish(self, resp: Any, timeout: float | None) -> Response:
         # The body is read apart from the headers so that a stall can say which it was.
         try:
             body = resp.read()
@@ -197,6 +231,7 @@ class Urllib3Transport:
 
     def close(self) -> None:
         """Close every pooled connection. The transport stays usable (it reconnects)."""
+        self._pools.clear()
         self._verified.clear()
         self._unverified.clear()
         if self._proxied is not None:
