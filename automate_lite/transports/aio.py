@@ -629,12 +629,11 @@ class AsyncioTransport:
         self.verify = verify
         self.ca_certs = ca_certs
         self.max_connections_per_host = max_connections_per_host
-        # The two contexts, built once: building one and loading a CA bundle takes
-        # milliseconds, far more than a request.
-        try:
-            self._verified = ssl.create_default_context(cafile=ca_certs)
-        except (OSError, ValueError) as e:
-            raise UsageError(f"could not load the CA bundle {ca_certs or '(system default)'}: {e}") from None
+        # The two contexts are built once: building one and loading a CA bundle takes
+        # milliseconds, far more than a request. The verified one is built on the first
+        # https origin (see _verified_context), so a client that only talks plain http,
+        # or is made and never used, never loads the system trust store (~15 ms).
+        self._verified: ssl.SSLContext | None = None
         unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         unverified.check_hostname = False
         unverified.verify_mode = ssl.CERT_NONE
@@ -649,6 +648,24 @@ class AsyncioTransport:
         self._lock = threading.Lock()
         self._delegate: ThreadedAsyncTransport | None = None
         self._methods: set[str] = set()
+        if ca_certs is not None:
+            self._verified_context()  # a bundle the caller named: a bad one fails here, now
+
+    def _verified_context(self) -> ssl.SSLContext:
+        """The verifying SSL context, built on first use (once, under the lock)."""
+        ctx = self._verified
+        if ctx is None:
+            with self._lock:
+                ctx = self._verified
+                if ctx is None:
+                    try:
+                        ctx = ssl.create_default_context(cafile=self.ca_certs)
+                    except (OSError, ValueError) as e:
+                        raise UsageError(
+                            f"could not load the CA bundle {self.ca_certs or '(system default)'}: {e}"
+                        ) from None
+                    self._verified = ctx
+        return ctx
 
     def __repr__(self) -> str:
         return (
@@ -721,7 +738,7 @@ class AsyncioTransport:
         if scheme == "https":
             loopback = is_loopback_host(host)
             lax = self.verify is False or (self.verify is None and loopback and not proxied)
-            origin.ssl = self._unverified if lax else self._verified
+            origin.ssl = self._unverified if lax else self._verified_context()
             origin.server_hostname = host
         target = parts.path or "/"
         if parts.query:
