@@ -24,7 +24,6 @@ another host; status codes are the core's business).
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
 import os
 import re
@@ -34,7 +33,7 @@ import threading
 import types
 import weakref
 from typing import TYPE_CHECKING, AsyncGenerator, Callable, Generator, Mapping
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from .._core.http import is_loopback_host
 from .._core.values import Request, Response
@@ -47,7 +46,7 @@ from ..errors import (
     TransportError,
     UsageError,
 )
-from .urllib3 import _bypass, _proxy_from_env
+from .urllib3 import _bypass, _proxy_from_env, parse_proxy
 
 if TYPE_CHECKING:
     from .threaded import ThreadedAsyncTransport
@@ -582,10 +581,11 @@ class AsyncioTransport:
     here (loopback hosts never go through it), as ``Urllib3Transport`` does. Through an
     ``http://`` proxy, ``https`` targets are tunnelled with ``CONNECT`` and ``http``
     targets are sent in absolute form; credentials in the proxy URL
-    (``http://user:pass@proxy:3128``) are sent as ``Proxy-Authorization: Basic``. Any other
-    proxy scheme (``https://``, ``socks5://``) is handed to a
+    (``http://user:pass@proxy:3128``) are sent as ``Proxy-Authorization: Basic``. An
+    ``https://`` proxy is handed to a
     :class:`~automate_lite.transports.ThreadedAsyncTransport` (urllib3 in worker threads)
-    made on first use.
+    made on first use; other schemes (``socks5://``) are a
+    :class:`~automate_lite.errors.UsageError` here.
 
     Reuse: a pooled connection is checked before it carries a request (the server
     closing it while idle is noticed by the event loop). If a reused connection still
@@ -641,7 +641,9 @@ class AsyncioTransport:
         self._proxy: tuple[str, int, str | None] | None = None  # host, port, Proxy-Authorization
         self._proxy_native = True
         if self.proxy_url:
-            self._proxy, self._proxy_native = _parse_proxy(self.proxy_url)
+            proxy = parse_proxy(self.proxy_url)
+            self._proxy = (proxy.host, proxy.port, proxy.authorization)
+            self._proxy_native = proxy.scheme == "http"
         self._origins: dict[str, _Origin] = {}
         self._states: dict[int, _LoopState] = {}
         self._current: tuple[asyncio.AbstractEventLoop | None, _LoopState | None] = (None, None)
@@ -988,23 +990,6 @@ class AsyncioTransport:
         if state is None:
             return {}
         return {k: (p.count, len(p.idle), sum(not w.done() for w in p.waiters)) for k, p in state.pools.items()}
-
-
-def _parse_proxy(url: str) -> tuple[tuple[str, int, str | None], bool]:
-    """``((host, port, Proxy-Authorization value), spoken natively)`` for a proxy URL."""
-    try:
-        parts = urlsplit(url if "://" in url else f"http://{url}")
-        port = parts.port
-    except ValueError as e:
-        raise UsageError(f"the proxy URL is not valid ({e}): {url!r}") from None
-    if not parts.hostname:
-        raise UsageError(f"the proxy URL has no host: {url!r}")
-    auth = None
-    if parts.username is not None:
-        raw = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-        auth = "Basic " + base64.b64encode(raw).decode("ascii")
-    native = parts.scheme.lower() == "http"
-    return (parts.hostname, port or 80, auth), native
 
 
 def _ssl_reason(e: ssl.SSLError) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import io
 import logging
@@ -9,7 +10,8 @@ import os
 import re
 import ssl
 import threading
-from typing import Any, Mapping, TypeVar
+from typing import Any, Mapping, NamedTuple, TypeVar
+from urllib.parse import unquote, urlsplit
 
 # urllib3 1.26 ships no type information (2.x does); both are supported.
 import urllib3  # type: ignore[import-untyped, unused-ignore]
@@ -40,6 +42,57 @@ def _proxy_from_env(env: Mapping[str, str]) -> tuple[str | None, tuple[str, ...]
     return (proxy or None), tuple(h.strip().lower().lstrip(".") for h in no_proxy.split(",") if h.strip())
 
 
+class Proxy(NamedTuple):
+    """A proxy URL taken apart: where to connect, and what to tell the proxy."""
+
+    scheme: str  # "http" or "https": how to talk to the proxy itself
+    host: str
+    port: int
+    authorization: str | None  # "Basic ..." from credentials in the URL
+    url: str  # the URL without its credentials
+
+    def __repr__(self) -> str:
+        return f"Proxy({self.url!r}, credentials={'yes' if self.authorization else 'no'})"
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of any ``user:password@`` part replaced by ``***``."""
+    scheme, sep, rest = url.rpartition("://")
+    authority, slash, tail = rest.partition("/")
+    if "@" not in authority:
+        return url
+    userinfo, _, hostport = authority.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{hostport}{slash}{tail}"
+
+
+def parse_proxy(url: str) -> Proxy:
+    """Check a proxy URL (``http://[user:pass@]host[:port]``, or ``https://``); a
+    :class:`~automate_lite.errors.UsageError` that never shows the password if it is
+    not one. A URL without a scheme is taken as ``http://``, as curl and requests do."""
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        port = parts.port
+    except ValueError as e:
+        raise UsageError(f"the proxy URL is not valid ({str(e).replace(url, shown)}): {shown!r}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise UsageError(
+            f"the proxy URL {shown!r} uses {scheme}://, which automate-lite does not speak; "
+            "use an http:// (or https://) proxy"
+        )
+    if not parts.hostname:
+        raise UsageError(f"the proxy URL has no host: {shown!r}")
+    auth = None
+    if parts.username is not None:
+        raw = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        auth = "Basic " + base64.b64encode(raw).decode("ascii")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    port = port or (443 if scheme == "https" else 80)
+    return Proxy(scheme, parts.hostname, port, auth, f"{scheme}://{host}:{port}")
+
+
 def _bypass(host: str, no_proxy: tuple[str, ...]) -> bool:
     if is_loopback_host(host):
         return True
@@ -61,7 +114,9 @@ class Urllib3Transport:
     as the original SDK did; ``verify=True`` verifies there too, ``verify=False``
     nowhere (not recommended). ``ca_certs`` names a CA bundle file. The HTTPS proxy is
     read once, here, from ``HTTPS_PROXY``/``ALL_PROXY`` and ``NO_PROXY`` (or pass
-    ``proxy_url``); loopback hosts never go through it.
+    ``proxy_url``); loopback hosts never go through it. An ``http://`` or ``https://``
+    proxy; credentials in its URL (``http://user:pass@proxy:3128``) are sent to the
+    proxy as ``Proxy-Authorization: Basic``, never to the service.
 
     urllib3 is created with ``retries=False`` and redirects off: retrying is the
     core's job, and redirects are never followed (a redirect must not carry the
@@ -99,8 +154,13 @@ class Urllib3Transport:
         self._unverified: urllib3.PoolManager = _prepared(urllib3.PoolManager(**unverified))
         self._proxied: urllib3.PoolManager | None = None
         if self.proxy_url:
+            # urllib3 ignores credentials in a proxy URL: they go in a header of our own.
+            proxy = parse_proxy(self.proxy_url)
+            headers = {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
             self._proxied = _prepared(
-                urllib3.ProxyManager(self.proxy_url, **(verified if verify is not False else unverified))
+                urllib3.ProxyManager(
+                    proxy.url, proxy_headers=headers, **(verified if verify is not False else unverified)
+                )
             )
         self._timeouts: dict[float | None, urllib3.Timeout] = {}
         self._pools: dict[str, Any] = {}
@@ -210,7 +270,11 @@ class Urllib3Transport:
         # Not headers.items(): on urllib3 2 it yields a repeated header once per value, and
         # a dict would keep only the last; indexing joins them with ", " on 1.26 and 2.x.
         headers = resp.headers
-        return Response(resp.status, {k.lower(): headers[k] for k in headers}, body or b"")
+        out = {k.lower(): headers[k] for k in headers}
+        for k, v in out.items():
+            if "\n" in v:  # a folded (obs-fold) value: urllib3 2 unfolds it, 1.26 does not
+                out[k] = _FOLD.sub(" ", v)
+        return Response(resp.status, out, body or b"")
 
     def _error(self, e: Exception, timeout: float | None, stalled: str) -> Exception:
         """Our exception for urllib3's ``e``; ``stalled`` says what a read timeout interrupted."""
@@ -265,6 +329,7 @@ def _ssl_context(verify: bool, ca_certs: str | None = None) -> "ssl.SSLContext":
 # A header line the fast path takes as it is: a field name (visible characters but
 # ":"), the colon, and a value without CR or LF inside it.
 _PLAIN_HEADER = re.compile(rb"[!-9;-~]+:[^\r\n]*\r?\n")
+_FOLD = re.compile(r"[ \t]*\r?\n[ \t]+")
 _MAX_LINE = 65536  # the limits http.client applies
 _MAX_HEADERS = 100
 
