@@ -384,3 +384,31 @@ def test_flow_validation_of_deep_definitions(depth: int) -> None:
         },
         check_untouched=False,  # (copying 5000 levels would hit the recursion limit in the test itself)
     )
+
+
+@FUZZ
+@given(
+    st.text(
+        st.sampled_from(list("abcXYZ019.-_~:@[]%\\/?#\t \r\n") + ["é", "\x00", "１"]),
+        max_size=30,
+    )
+)
+@example("127.0.0.1:8080/x")
+@example("a@127.0.0.1/")
+@example("127.0.0.1\t.evil.example/")
+def test_the_plain_http_host_is_what_urlsplit_says(rest: str) -> None:
+    """The token guard's quick host reading never differs from ``urlsplit().hostname``."""
+    from urllib.parse import urlsplit
+
+    from automate_lite._core.http import _plain_http_host
+
+    url = "http://" + rest
+    try:
+        expected: object = urlsplit(url).hostname
+    except ValueError as e:
+        expected = type(e)
+    try:
+        got: object = _plain_http_host(url)
+    except ValueError as e:
+        got = type(e)
+    assert got == expected

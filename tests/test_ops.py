@@ -190,13 +190,20 @@ def test_unserialisable_body_is_usage_error() -> None:
         next(json_op(session(), "POST", "/x", json_body={"o": object()}))
 
 
+def test_a_blocking_authorizer_is_left_to_the_driver() -> None:
+    auth = RefreshingAuthorizer()  # may block: a refresh could go over the network
+    op = json_op(session(authorizer=auth), "GET", "/x")
+    call = next(op)
+    assert isinstance(call, Call) and call.blocking is True
+    req = op.send(call.fn())
+    assert isinstance(req, Request) and req.headers["Authorization"].startswith("Bearer ")
+    op.close()
+
+
 def test_client_ops_send_user_agent_and_authorization() -> None:
     client = ActionClient(BASE, BearerTokenAuthorizer("tok-1"), transport=FakeSync())
     op = client.ops.status("abc")
-    call = next(op)
-    assert isinstance(call, Call)
-    assert call.blocking is False  # BearerTokenAuthorizer answers from memory
-    req = op.send(call.fn())
+    req = next(op)  # BearerTokenAuthorizer answers from memory: called inline, no Call
     assert isinstance(req, Request)
     assert req.headers["User-Agent"] == USER_AGENT
     assert USER_AGENT.startswith("automate-lite/")
@@ -966,9 +973,11 @@ def test_a_stray_stop_iteration_is_not_a_result() -> None:
 
         may_block = False
 
-    with pytest.raises(StopIteration):
+    # An authorizer that answers from memory is called inside the operation, so PEP
+    # 479 turns its StopIteration into a RuntimeError there, sync and async alike.
+    with pytest.raises(RuntimeError, match="StopIteration"):
         run_sync(json_op(session(authorizer=LeakyAuthorizer()), "GET", "/x"), FakeSync(resp({})))
-    with pytest.raises(RuntimeError, match="StopIteration"):  # PEP 479, inside the coroutine
+    with pytest.raises(RuntimeError, match="StopIteration"):
         asyncio.run(run_async(json_op(session(authorizer=LeakyAuthorizer()), "GET", "/x"), FakeAsync(resp({}))))
 
 

@@ -189,6 +189,20 @@ def is_loopback_host(host: str | None) -> bool:
     return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and p.isascii() and int(p) < 256 for p in parts)
 
 
+_PLAIN_AUTHORITY = re.compile(r"[A-Za-z0-9._~-]+(?::[0-9]*)?")
+
+
+def _plain_http_host(url: str) -> str | None:
+    """The host of an ``http://`` URL, as ``urlsplit(url).hostname`` gives it.
+
+    The plain case (``host[:port]``, no user info, no escapes) is read directly;
+    anything else goes to ``urlsplit``, so the answer never differs from its."""
+    authority = url[7:].partition("/")[0].partition("?")[0].partition("#")[0]
+    if _PLAIN_AUTHORITY.fullmatch(authority) is None:
+        return urlsplit(url).hostname
+    return authority.partition(":")[0].lower()
+
+
 def check_base_url(url: object, argument: str) -> str:
     """Validate a service URL and return it without a trailing slash."""
     if not isinstance(url, str) or not url:
@@ -362,16 +376,17 @@ def request_op(
     an :class:`UnexpectedResponseError` naming where it pointed).
     """
     url = absolute_url if absolute_url is not None else session.base_url + path
-    qs = encode_query(query)
-    if qs:
-        url = f"{url}?{qs}"
+    if query:
+        qs = encode_query(query)
+        if qs:
+            url = f"{url}?{qs}"
     auth = session.authorizer if authorizer is MISSING else authorizer
     headers: dict[str, str] = dict(session.headers) if session.headers else {}
     if body is not None:
         headers["Content-Type"] = "application/json"
     blocking = auth is not None and _is_blocking(auth)
     if auth is not None and not session.allow_insecure_http and url[:7].lower() == "http://":
-        host = urlsplit(url).hostname
+        host = _plain_http_host(url)
         if not is_loopback_host(host):
             raise UsageError(
                 f"refusing to send a bearer token over plain http:// to {host!r}; use https://, "
@@ -385,7 +400,9 @@ def request_op(
     while True:
         attempt += 1
         if auth is not None:
-            value = yield Call(auth.get_authorization_header, blocking)
+            # An authorizer that answers from memory is called here; one that may
+            # block (a refresh over the network) is the driver's to run.
+            value = (yield Call(auth.get_authorization_header, True)) if blocking else auth.get_authorization_header()
             if value:
                 headers["Authorization"] = value
             else:

@@ -252,7 +252,10 @@ class Sleep(_Value):
 class Call(_Value):
     """Ask the driver to call ``fn()`` and send back its result.
 
-    The core uses it for authorizer methods, which may do network I/O (a refresh).
+    The core uses it for authorizer methods that may do network I/O (a token
+    refresh); an authorizer known to answer from memory (``may_block = False``, or
+    :class:`~automate_lite.BearerTokenAuthorizer`) is called inside the operation
+    instead, which saves a round trip through the driver on every request.
     ``blocking=True`` tells the async driver to run ``fn`` in a worker thread so the
     event loop never blocks; ``False`` means it is cheap and may run inline.
     """
