@@ -189,7 +189,7 @@ def is_loopback_host(host: str | None) -> bool:
     return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and p.isascii() and int(p) < 256 for p in parts)
 
 
-_PLAIN_AUTHORITY = re.compile(r"[A-Za-z0-9._~-]+(?::[0-9]*)?")
+_PLAIN_AUTHORITY = re.compile(r"(?i:http://)([A-Za-z0-9._~-]+)(?::[0-9]*)?(?=[/?#]|\Z)")
 
 
 def _plain_http_host(url: str) -> str | None:
@@ -197,10 +197,8 @@ def _plain_http_host(url: str) -> str | None:
 
     The plain case (``host[:port]``, no user info, no escapes) is read directly;
     anything else goes to ``urlsplit``, so the answer never differs from its."""
-    authority = url[7:].partition("/")[0].partition("?")[0].partition("#")[0]
-    if _PLAIN_AUTHORITY.fullmatch(authority) is None:
-        return urlsplit(url).hostname
-    return authority.partition(":")[0].lower()
+    m = _PLAIN_AUTHORITY.match(url)
+    return urlsplit(url).hostname if m is None else m.group(1).lower()
 
 
 def check_base_url(url: object, argument: str) -> str:
