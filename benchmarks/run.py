@@ -576,7 +576,14 @@ class Bench:
                     f"\nautomate-lite itself, as installed: {sizes['all'] / 1e6:.3f} MB "
                     f"({sizes['py'] / 1e6:.3f} MB of .py sources, {sizes['pyc'] / 1e6:.3f} MB of the bytecode pip compiles, "
                     f"{sizes['other'] / 1e6:.3f} MB other); installed beyond urllib3 and typing-extensions: "
-                    f"{', '.join(extra) or 'nothing'}.\n"
+                    f"{', '.join(extra) or 'nothing'}.\n\nBy part (sources and bytecode together):\n\n"
+                    + md_table(
+                        ["part", "MB", "share"],
+                        [
+                            [label, _f(b / 1e6, 3), f"{100 * b / sizes['all']:.0f}%"]
+                            for label, b in sorted(sizes["parts"].items(), key=lambda kv: -kv[1])
+                        ],
+                    )
                 )
         note = "" if "al" not in data else "\nThe `al` venv's automate-lite is an editable install (its files stay in the checkout).\n"
         self.emit(
@@ -928,20 +935,44 @@ def _site_size(site: str) -> tuple[int, set[str]]:
     return total, dists
 
 
-def _dist_size(site: str, dist: str) -> dict[str, int] | None:
-    """Bytes of the files a distribution installed (its RECORD), by kind."""
+# What each part of automate-lite is for, by the module path a file belongs to (first
+# match wins); "the clients and their core" is what `import automate_lite` plus a sync
+# or async client with the default transports can load.
+_PARTS = (
+    ("login and token storage (automate_lite.extras)", "automate_lite/extras/"),
+    ("local flow validation and rendering", "automate_lite/validation", "automate_lite/render"),
+    ("aiohttp/httpx adapters", "automate_lite/transports/aiohttp", "automate_lite/transports/httpx"),
+    ("asyncio transport (async default)", "automate_lite/transports/aio."),
+    ("the clients and their core", "automate_lite/"),
+)
+
+
+def _part(path: str) -> str:
+    module = path.replace("/__pycache__/", "/")
+    for label, *prefixes in _PARTS:
+        if any(module.startswith(p) for p in prefixes):
+            return label
+    return "metadata (dist-info)"
+
+
+def _dist_size(site: str, dist: str) -> dict[str, Any] | None:
+    """Bytes of the files a distribution installed (its RECORD), by kind and by part."""
     for n in os.listdir(site):
         if n.endswith(".dist-info") and n[: -len(".dist-info")].rsplit("-", 1)[0].lower().replace("-", "_") == dist:
-            sizes = {"py": 0, "pyc": 0, "other": 0}
+            sizes: dict[str, Any] = {"py": 0, "pyc": 0, "other": 0}
+            parts: dict[str, int] = {}
             with open(os.path.join(site, n, "RECORD")) as f:
                 for line in f:
                     path = line.rsplit(",", 2)[0]
                     kind = "py" if path.endswith(".py") else "pyc" if path.endswith(".pyc") else "other"
                     try:
-                        sizes[kind] += os.lstat(os.path.join(site, path)).st_size
+                        size = os.lstat(os.path.join(site, path)).st_size
                     except OSError:
-                        pass
-            sizes["all"] = sum(sizes.values())
+                        continue
+                    sizes[kind] += size
+                    parts[_part(path)] = parts.get(_part(path), 0) + size
+            sizes["all"] = sizes["py"] + sizes["pyc"] + sizes["other"]
+            sizes["parts"] = parts
             return sizes
     return None
 

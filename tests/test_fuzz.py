@@ -389,7 +389,7 @@ def test_flow_validation_of_deep_definitions(depth: int) -> None:
 @FUZZ
 @given(
     st.text(
-        st.sampled_from(list("abcXYZ019.-_~:@[]%\\/?#\t \r\n") + ["é", "\x00", "１"]),
+        st.sampled_from(list("abcXYZ019.-_~:@[]%\\/?#\t \r\n") + ["é", "\x00", "１", "²", "İ"]),
         max_size=30,
     )
 )

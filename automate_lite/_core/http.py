@@ -189,7 +189,7 @@ def is_loopback_host(host: str | None) -> bool:
     return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and p.isascii() and int(p) < 256 for p in parts)
 
 
-_PLAIN_AUTHORITY = re.compile(r"(?i:http://)([A-Za-z0-9._~-]+)(?::[0-9]*)?(?=[/?#]|\Z)")
+_UNRESERVED_PUNCT = str.maketrans("._~-", "aaaa")
 
 
 def _plain_http_host(url: str) -> str | None:
@@ -197,8 +197,12 @@ def _plain_http_host(url: str) -> str | None:
 
     The plain case (``host[:port]``, no user info, no escapes) is read directly;
     anything else goes to ``urlsplit``, so the answer never differs from its."""
-    m = _PLAIN_AUTHORITY.match(url)
-    return urlsplit(url).hostname if m is None else m.group(1).lower()
+    authority = url[7:].partition("/")[0].partition("?")[0].partition("#")[0]
+    host, _, port = authority.partition(":")
+    # [A-Za-z0-9._~-]+ then an optional all-digit port, with no regex to compile at import.
+    if host and authority.isascii() and (not port or port.isdigit()) and host.translate(_UNRESERVED_PUNCT).isalnum():
+        return host.lower()
+    return urlsplit(url).hostname
 
 
 def check_base_url(url: object, argument: str) -> str:

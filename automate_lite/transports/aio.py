@@ -641,9 +641,9 @@ class AsyncioTransport:
         self._proxy: tuple[str, int, str | None] | None = None  # host, port, Proxy-Authorization
         self._proxy_native = True
         if self.proxy_url:
-            proxy = parse_proxy(self.proxy_url)
-            self._proxy = (proxy.host, proxy.port, proxy.authorization)
-            self._proxy_native = proxy.scheme == "http"
+            scheme, host, port, authorization, _ = parse_proxy(self.proxy_url)
+            self._proxy = (host, port, authorization)
+            self._proxy_native = scheme == "http"
         self._origins: dict[str, _Origin] = {}
         self._states: dict[int, _LoopState] = {}
         self._current: tuple[asyncio.AbstractEventLoop | None, _LoopState | None] = (None, None)

@@ -10,7 +10,7 @@ import os
 import re
 import ssl
 import threading
-from typing import Any, Mapping, NamedTuple, TypeVar
+from typing import Any, Mapping, TypeVar
 from urllib.parse import unquote, urlsplit
 
 # urllib3 1.26 ships no type information (2.x does); both are supported.
@@ -42,19 +42,6 @@ def _proxy_from_env(env: Mapping[str, str]) -> tuple[str | None, tuple[str, ...]
     return (proxy or None), tuple(h.strip().lower().lstrip(".") for h in no_proxy.split(",") if h.strip())
 
 
-class Proxy(NamedTuple):
-    """A proxy URL taken apart: where to connect, and what to tell the proxy."""
-
-    scheme: str  # "http" or "https": how to talk to the proxy itself
-    host: str
-    port: int
-    authorization: str | None  # "Basic ..." from credentials in the URL
-    url: str  # the URL without its credentials
-
-    def __repr__(self) -> str:
-        return f"Proxy({self.url!r}, credentials={'yes' if self.authorization else 'no'})"
-
-
 def redact_url(url: str) -> str:
     """``url`` with the password of any ``user:password@`` part replaced by ``***``."""
     scheme, sep, rest = url.rpartition("://")
@@ -66,10 +53,14 @@ def redact_url(url: str) -> str:
     return f"{scheme}{sep}{user}:***@{hostport}{slash}{tail}"
 
 
-def parse_proxy(url: str) -> Proxy:
+def parse_proxy(url: str) -> tuple[str, str, int, str | None, str]:
     """Check a proxy URL (``http://[user:pass@]host[:port]``, or ``https://``); a
     :class:`~automate_lite.errors.UsageError` that never shows the password if it is
-    not one. A URL without a scheme is taken as ``http://``, as curl and requests do."""
+    not one. A URL without a scheme is taken as ``http://``, as curl and requests do.
+
+    Returns ``(scheme, host, port, authorization, url)``: how to talk to the proxy
+    (``"http"`` or ``"https"``), where it is, the ``Proxy-Authorization`` value for
+    credentials in the URL (or ``None``), and the URL without them."""
     shown = redact_url(url)
     try:
         parts = urlsplit(url if "://" in url else f"http://{url}")
@@ -90,7 +81,7 @@ def parse_proxy(url: str) -> Proxy:
         auth = "Basic " + base64.b64encode(raw).decode("ascii")
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     port = port or (443 if scheme == "https" else 80)
-    return Proxy(scheme, parts.hostname, port, auth, f"{scheme}://{host}:{port}")
+    return scheme, parts.hostname, port, auth, f"{scheme}://{host}:{port}"
 
 
 def _bypass(host: str, no_proxy: tuple[str, ...]) -> bool:
@@ -155,12 +146,10 @@ class Urllib3Transport:
         self._proxied: urllib3.PoolManager | None = None
         if self.proxy_url:
             # urllib3 ignores credentials in a proxy URL: they go in a header of our own.
-            proxy = parse_proxy(self.proxy_url)
-            headers = {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
+            _, _, _, authorization, url = parse_proxy(self.proxy_url)
+            headers = {"Proxy-Authorization": authorization} if authorization else None
             self._proxied = _prepared(
-                urllib3.ProxyManager(
-                    proxy.url, proxy_headers=headers, **(verified if verify is not False else unverified)
-                )
+                urllib3.ProxyManager(url, proxy_headers=headers, **(verified if verify is not False else unverified))
             )
         self._timeouts: dict[float | None, urllib3.Timeout] = {}
         self._pools: dict[str, Any] = {}
@@ -273,7 +262,7 @@ class Urllib3Transport:
         out = {k.lower(): headers[k] for k in headers}
         for k, v in out.items():
             if "\n" in v:  # a folded (obs-fold) value: urllib3 2 unfolds it, 1.26 does not
-                out[k] = _FOLD.sub(" ", v)
+                out[k] = re.sub(r"[ \t]*\r?\n[ \t]+", " ", v)
         return Response(resp.status, out, body or b"")
 
     def _error(self, e: Exception, timeout: float | None, stalled: str) -> Exception:
@@ -329,7 +318,6 @@ def _ssl_context(verify: bool, ca_certs: str | None = None) -> "ssl.SSLContext":
 # A header line the fast path takes as it is: a field name (visible characters but
 # ":"), the colon, and a value without CR or LF inside it.
 _PLAIN_HEADER = re.compile(rb"[!-9;-~]+:[^\r\n]*\r?\n")
-_FOLD = re.compile(r"[ \t]*\r?\n[ \t]+")
 _MAX_LINE = 65536  # the limits http.client applies
 _MAX_HEADERS = 100
 
