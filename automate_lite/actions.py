@@ -9,7 +9,7 @@ connection pool.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Iterator, Literal, Mapping
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine, Iterable, Iterator, Literal, Mapping
 
 from ._core.config import check_authorizer, check_timeout, headers_with
 from ._core.http import (
@@ -554,8 +554,10 @@ class AsyncActionClient(_ActionClientBase):
             transport=transport,
         )
 
-    async def _run(self, op: Op[Any]) -> Any:
-        return await run_async(op, self.transport, self.http_timeout)
+    def _run(self, op: Op[Any]) -> Coroutine[Any, Any, Any]:
+        # A plain function handing back the driver's coroutine: the method awaits it
+        # directly, one coroutine frame fewer on every resumption of every request.
+        return run_async(op, self.transport, self.http_timeout)
 
     async def action_scope(self) -> str:
         """The provider's ``globus_auth_scope`` (introspected once, then remembered)."""

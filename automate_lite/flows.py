@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 
 from ._core.config import check_authorizer, check_timeout, headers_with
 from ._core.http import (
@@ -1348,8 +1348,10 @@ class AsyncFlowsClient(_FlowsClientBase):
             retry=retry, allow_insecure_http=allow_insecure_http, transport=transport,
         )
 
-    async def _run(self, op: Op[Any]) -> Any:
-        return await run_async(op, self.transport, self.http_timeout)
+    def _run(self, op: Op[Any]) -> Coroutine[Any, Any, Any]:
+        # A plain function handing back the driver's coroutine: the method awaits it
+        # directly, one coroutine frame fewer on every resumption of every request.
+        return run_async(op, self.transport, self.http_timeout)
 
     async def _iter(self, pager: Pager) -> AsyncIterator[dict[str, Any]]:
         while not pager.done:

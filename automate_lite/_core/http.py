@@ -236,7 +236,7 @@ class Session(Frozen):
     by making another.
     """
 
-    __slots__ = __match_args__ = (
+    __match_args__ = (
         "base_url",
         "authorizer",
         "headers",
@@ -244,6 +244,7 @@ class Session(Frozen):
         "allow_insecure_http",
         "auth_requirements_handler",
     )
+    __slots__ = (*__match_args__, "_token_ok")
     base_url: str
     authorizer: Authorizer | None
     headers: Mapping[str, str] | None
@@ -255,6 +256,7 @@ class Session(Frozen):
     #: or a session policy is required). Returning True means "the requirement is met
     #: now (e.g. after a login); retry once". The login extras install one.
     auth_requirements_handler: Callable[[AutomateAPIError], bool] | None
+    _token_ok: bool
 
     def __init__(
         self,
@@ -271,6 +273,14 @@ class Session(Frozen):
         self._set("retry", retry)
         self._set("allow_insecure_http", allow_insecure_http)
         self._set("auth_requirements_handler", auth_requirements_handler)
+        # Whether a token may go to base_url, decided once: https, a loopback http host,
+        # or http allowed. request_op checks other URLs (absolute ones) every time.
+        self._set(
+            "_token_ok",
+            allow_insecure_http
+            or base_url[:7].lower() != "http://"
+            or is_loopback_host(_plain_http_host(base_url)),
+        )
 
     def __repr__(self) -> str:
         auth = type(self.authorizer).__name__ if self.authorizer is not None else None
@@ -387,7 +397,12 @@ def request_op(
     if body is not None:
         headers["Content-Type"] = "application/json"
     blocking = auth is not None and _is_blocking(auth)
-    if auth is not None and not session.allow_insecure_http and url[:7].lower() == "http://":
+    if (
+        auth is not None
+        and (absolute_url is not None or not session._token_ok)
+        and not session.allow_insecure_http
+        and url[:7].lower() == "http://"
+    ):
         host = _plain_http_host(url)
         if not is_loopback_host(host):
             raise UsageError(
