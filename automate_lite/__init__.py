@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._core.auth import BearerTokenAuthorizer
 from ._core.http import MISSING, Authorizer, RetryPolicy, Session
-from ._core.ops import Op, run_async, run_sync
+from ._core.ops import AsyncTransport, Op, SyncTransport, run_async, run_sync
 from ._core.response import APIResponse
 from ._core.values import Call, FrozenError, Request, Response, Sleep
 from ._version import __version__
@@ -96,6 +96,8 @@ __all__ = [
     "Op",
     "run_sync",
     "run_async",
+    "SyncTransport",
+    "AsyncTransport",
     "Request",
     "Response",
     "Sleep",

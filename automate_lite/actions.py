@@ -9,7 +9,7 @@ connection pool.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine, Iterable, Iterator, Literal, Mapping
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Coroutine, Generic, Iterable, Iterator, Literal, Mapping, TypeVar
 
 from ._core.config import check_authorizer, check_timeout, headers_with
 from ._core.http import (
@@ -31,6 +31,9 @@ from .errors import UsageError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+
+#: The transport type of a client: SyncTransport or AsyncTransport.
+_T = TypeVar("_T")
 
 __all__ = ["ActionOps", "ActionClient", "AsyncActionClient", "Routes", "ACTION_FINAL_STATES"]
 
@@ -276,11 +279,11 @@ def _check_routes(routes: object) -> None:
         raise UsageError(f"routes must be 'legacy' (/run, /{{id}}/status) or 'actions' (/actions/...), got {routes!r}")
 
 
-class _ActionClientBase(Frozen):
-    # The constructor's arguments, in order (a subclass adds ``transport``). ``==`` and
-    # ``hash`` look at all but ``auth_requirements_handler``, as the dataclass did.
+class _ActionClientBase(Frozen, Generic[_T]):
+    # The constructor's arguments, in order. ``==`` and ``hash`` look at all but
+    # ``auth_requirements_handler`` and ``transport``, as the dataclass did.
     __match_args__ = ("action_url", "authorizer", "http_timeout", "routes", "retry", "extra_headers",
-                      "allow_insecure_http", "auth_requirements_handler")
+                      "allow_insecure_http", "auth_requirements_handler", "transport")
     __slots__ = (*__match_args__, "_ops", "_cache")
     _compare = __match_args__[:7]
     action_url: str
@@ -292,19 +295,23 @@ class _ActionClientBase(Frozen):
     allow_insecure_http: bool
     #: See :attr:`automate_lite.Session.auth_requirements_handler` (set by the login extras).
     auth_requirements_handler: Callable[[Any], bool] | None
+    transport: _T
     _ops: ActionOps
     _cache: dict[str, Any]
+    #: Makes the transport used when none is given (each concrete client has its own).
+    _default_transport: ClassVar[Callable[[], Any]]
 
-    def _setup(
+    def __init__(
         self,
         action_url: str,
-        authorizer: Authorizer | None,
-        http_timeout: float | None,
-        routes: Routes,
-        retry: RetryPolicy,
-        extra_headers: Mapping[str, str] | None,
-        allow_insecure_http: bool,
-        auth_requirements_handler: Callable[[Any], bool] | None,
+        authorizer: Authorizer | None = None,
+        http_timeout: float | None = 10.0,
+        routes: Routes = "legacy",
+        retry: RetryPolicy = DEFAULT_RETRY,
+        extra_headers: Mapping[str, str] | None = None,
+        allow_insecure_http: bool = False,
+        auth_requirements_handler: Callable[[Any], bool] | None = None,
+        transport: _T | None = None,
     ) -> None:
         _check_routes(routes)
         http_timeout = check_timeout(http_timeout)
@@ -319,6 +326,30 @@ class _ActionClientBase(Frozen):
         self._set("auth_requirements_handler", auth_requirements_handler)
         self._set("_ops", ActionOps(session, routes))
         self._set("_cache", {})
+        self._set("transport", transport if transport is not None else type(self)._default_transport())
+
+    @classmethod
+    def new_client(
+        cls,
+        action_url: str,
+        authorizer: Authorizer | None,
+        http_timeout: float | None = 10,
+        *,
+        routes: Routes = "legacy",
+        transport: _T | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        allow_insecure_http: bool = False,
+    ) -> Self:
+        """Make a client for the provider at ``action_url`` using ``authorizer``."""
+        return cls(
+            action_url,
+            authorizer,
+            http_timeout,
+            routes=routes,
+            retry=retry,
+            allow_insecure_http=allow_insecure_http,
+            transport=transport,
+        )
 
     def __repr__(self) -> str:
         auth = type(self.authorizer).__name__ if self.authorizer is not None else None
@@ -339,61 +370,22 @@ class _ActionClientBase(Frozen):
         return self._ops
 
 
-class ActionClient(_ActionClientBase):
+class ActionClient(_ActionClientBase[SyncTransport], init=False):
     """A client for one Globus Action Provider (blocking I/O).
 
     Make one with :meth:`new_client` (the original SDK's signature) or the
-    constructor. Immutable and thread-safe: share one across threads.
+    constructor. Immutable and thread-safe: share one across threads. ``transport``
+    is a :class:`~automate_lite.SyncTransport`; the default is a
+    :class:`~automate_lite.transports.Urllib3Transport` of its own.
     """
 
-    __slots__ = ("transport",)
-    __match_args__ = ("action_url", "authorizer", "http_timeout", "routes", "retry", "extra_headers",
-                      "allow_insecure_http", "auth_requirements_handler", "transport")
-    transport: SyncTransport
+    __slots__ = ()
 
-    def __init__(
-        self,
-        action_url: str,
-        authorizer: Authorizer | None = None,
-        http_timeout: float | None = 10.0,
-        routes: Routes = "legacy",
-        retry: RetryPolicy = DEFAULT_RETRY,
-        extra_headers: Mapping[str, str] | None = None,
-        allow_insecure_http: bool = False,
-        auth_requirements_handler: Callable[[Any], bool] | None = None,
-        transport: SyncTransport | None = None,
-    ) -> None:
-        self._setup(
-            action_url, authorizer, http_timeout, routes, retry, extra_headers, allow_insecure_http, auth_requirements_handler
-        )
-        if transport is None:
-            from .transports.urllib3 import Urllib3Transport
+    @staticmethod
+    def _default_transport() -> SyncTransport:
+        from .transports.urllib3 import Urllib3Transport
 
-            transport = Urllib3Transport()
-        self._set("transport", transport)
-
-    @classmethod
-    def new_client(
-        cls,
-        action_url: str,
-        authorizer: Authorizer | None,
-        http_timeout: float | None = 10,
-        *,
-        routes: Routes = "legacy",
-        transport: SyncTransport | None = None,
-        retry: RetryPolicy = RetryPolicy(),
-        allow_insecure_http: bool = False,
-    ) -> "ActionClient":
-        """Make a client for the provider at ``action_url`` using ``authorizer``."""
-        return cls(
-            action_url,
-            authorizer,
-            http_timeout,
-            routes=routes,
-            retry=retry,
-            allow_insecure_http=allow_insecure_http,
-            transport=transport,
-        )
+        return Urllib3Transport()
 
     def _run(self, op: Op[Any]) -> Any:
         return run_sync(op, self.transport, self.http_timeout)
@@ -496,7 +488,7 @@ class ActionClient(_ActionClientBase):
         self.close()
 
 
-class AsyncActionClient(_ActionClientBase):
+class AsyncActionClient(_ActionClientBase[AsyncTransport], init=False):
     """The async twin of :class:`ActionClient`: same methods, awaited.
 
     The default transport is :class:`~automate_lite.transports.AsyncioTransport`:
@@ -505,54 +497,13 @@ class AsyncActionClient(_ActionClientBase):
     to share your own session. Safe to share across tasks.
     """
 
-    __slots__ = ("transport",)
-    __match_args__ = ("action_url", "authorizer", "http_timeout", "routes", "retry", "extra_headers",
-                      "allow_insecure_http", "auth_requirements_handler", "transport")
-    transport: AsyncTransport
+    __slots__ = ()
 
-    def __init__(
-        self,
-        action_url: str,
-        authorizer: Authorizer | None = None,
-        http_timeout: float | None = 10.0,
-        routes: Routes = "legacy",
-        retry: RetryPolicy = DEFAULT_RETRY,
-        extra_headers: Mapping[str, str] | None = None,
-        allow_insecure_http: bool = False,
-        auth_requirements_handler: Callable[[Any], bool] | None = None,
-        transport: AsyncTransport | None = None,
-    ) -> None:
-        self._setup(
-            action_url, authorizer, http_timeout, routes, retry, extra_headers, allow_insecure_http, auth_requirements_handler
-        )
-        if transport is None:
-            from .transports.aio import AsyncioTransport
+    @staticmethod
+    def _default_transport() -> AsyncTransport:
+        from .transports.aio import AsyncioTransport
 
-            transport = AsyncioTransport()
-        self._set("transport", transport)
-
-    @classmethod
-    def new_client(
-        cls,
-        action_url: str,
-        authorizer: Authorizer | None,
-        http_timeout: float | None = 10,
-        *,
-        routes: Routes = "legacy",
-        transport: AsyncTransport | None = None,
-        retry: RetryPolicy = RetryPolicy(),
-        allow_insecure_http: bool = False,
-    ) -> "AsyncActionClient":
-        """Make an async client for the provider at ``action_url`` using ``authorizer``."""
-        return cls(
-            action_url,
-            authorizer,
-            http_timeout,
-            routes=routes,
-            retry=retry,
-            allow_insecure_http=allow_insecure_http,
-            transport=transport,
-        )
+        return AsyncioTransport()
 
     def _run(self, op: Op[Any]) -> Coroutine[Any, Any, Any]:
         # A plain function handing back the driver's coroutine: the method awaits it

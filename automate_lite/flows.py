@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
+from typing import (
+    TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Coroutine, Generic, Iterable, Iterator, Mapping, Sequence, TypeVar,
+)
 
 from ._core.config import check_authorizer, check_timeout, headers_with
 from ._core.http import (
@@ -38,6 +40,9 @@ from .errors import UsageError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+
+#: The transport type of a client: SyncTransport or AsyncTransport.
+_T = TypeVar("_T")
 
 __all__ = ["FlowOps", "FlowsClient", "AsyncFlowsClient", "FlowAuthorizers", "RUN_FINAL_STATES", "AuthorizerCallback"]
 
@@ -984,11 +989,11 @@ def _time_range(value: Any, argument: str) -> str | None:
 # -- the clients -----------------------------------------------------------------------
 
 
-class _FlowsClientBase(Frozen):
-    # The constructor's arguments, in order (a subclass adds ``transport``). ``==`` and
-    # ``hash`` look at all but ``auth_requirements_handler``, as the dataclass did.
+class _FlowsClientBase(Frozen, Generic[_T]):
+    # The constructor's arguments, in order. ``==`` and ``hash`` look at all but
+    # ``auth_requirements_handler`` and ``transport``, as the dataclass did.
     __match_args__ = ("client_id", "authorizer_callback", "authorizer", "base_url", "http_timeout", "retry",
-                      "extra_headers", "allow_insecure_http", "auth_requirements_handler")
+                      "extra_headers", "allow_insecure_http", "auth_requirements_handler", "transport")
     __slots__ = (*__match_args__, "_ops")
     _compare = __match_args__[:8]
     client_id: str | None
@@ -1001,19 +1006,23 @@ class _FlowsClientBase(Frozen):
     allow_insecure_http: bool
     #: See :attr:`automate_lite.Session.auth_requirements_handler` (set by the login extras).
     auth_requirements_handler: Callable[[Any], bool] | None
+    transport: _T
     _ops: FlowOps
+    #: Makes the transport used when none is given (each concrete client has its own).
+    _default_transport: ClassVar[Callable[[], Any]]
 
-    def _setup(
+    def __init__(
         self,
-        client_id: str | None,
-        authorizer_callback: AuthorizerCallback | None,
-        authorizer: Authorizer | None,
-        base_url: str | None,
-        http_timeout: float | None,
-        retry: RetryPolicy,
-        extra_headers: Mapping[str, str] | None,
-        allow_insecure_http: bool,
-        auth_requirements_handler: Callable[[Any], bool] | None,
+        client_id: str | None = None,
+        authorizer_callback: AuthorizerCallback | None = None,
+        authorizer: Authorizer | None = None,
+        base_url: str | None = None,
+        http_timeout: float | None = 10.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        extra_headers: Mapping[str, str] | None = None,
+        allow_insecure_http: bool = False,
+        auth_requirements_handler: Callable[[Any], bool] | None = None,
+        transport: _T | None = None,
     ) -> None:
         http_timeout = check_timeout(http_timeout)
         if not isinstance(retry, RetryPolicy):
@@ -1040,6 +1049,26 @@ class _FlowsClientBase(Frozen):
         self._set("allow_insecure_http", allow_insecure_http)
         self._set("auth_requirements_handler", auth_requirements_handler)
         self._set("_ops", ops)
+        self._set("transport", transport if transport is not None else type(self)._default_transport())
+
+    @classmethod
+    def new_client(
+        cls,
+        client_id: str | None,
+        authorizer_callback: AuthorizerCallback | None,
+        authorizer: Authorizer | None,
+        base_url: str | None = None,
+        http_timeout: float | None = 10,
+        *,
+        transport: _T | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        allow_insecure_http: bool = False,
+    ) -> Self:
+        """Make a client: ``authorizer`` for the service, ``authorizer_callback`` for flows."""
+        return cls(
+            client_id, authorizer_callback, authorizer, base_url, http_timeout,
+            retry=retry, allow_insecure_http=allow_insecure_http, transport=transport,
+        )
 
     def replace(self, /, **changes: Any) -> Self:
         """A new client with ``changes`` to the constructor's arguments, checked again.
@@ -1065,61 +1094,23 @@ class _FlowsClientBase(Frozen):
         return derive_flow_scope(flow_id)
 
 
-class FlowsClient(_FlowsClientBase):
+class FlowsClient(_FlowsClientBase[SyncTransport], init=False):
     """A client for the Globus Flows service (blocking I/O).
 
     Make one with :meth:`new_client` (the original SDK's signature) or the
     constructor. Immutable and thread-safe; ``client.replace(...)`` (or
     ``copy.replace(client, ...)`` on 3.13+) derives a changed client that shares the
-    connection pool.
+    connection pool. ``transport`` is a :class:`~automate_lite.SyncTransport`; the
+    default is a :class:`~automate_lite.transports.Urllib3Transport` of its own.
     """
 
-    __slots__ = ("transport",)
-    __match_args__ = ("client_id", "authorizer_callback", "authorizer", "base_url", "http_timeout", "retry",
-                      "extra_headers", "allow_insecure_http", "auth_requirements_handler", "transport")
-    transport: SyncTransport
+    __slots__ = ()
 
-    def __init__(
-        self,
-        client_id: str | None = None,
-        authorizer_callback: AuthorizerCallback | None = None,
-        authorizer: Authorizer | None = None,
-        base_url: str | None = None,
-        http_timeout: float | None = 10.0,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        extra_headers: Mapping[str, str] | None = None,
-        allow_insecure_http: bool = False,
-        auth_requirements_handler: Callable[[Any], bool] | None = None,
-        transport: SyncTransport | None = None,
-    ) -> None:
-        self._setup(
-            client_id, authorizer_callback, authorizer, base_url, http_timeout, retry, extra_headers,
-            allow_insecure_http, auth_requirements_handler,
-        )
-        if transport is None:
-            from .transports.urllib3 import Urllib3Transport
+    @staticmethod
+    def _default_transport() -> SyncTransport:
+        from .transports.urllib3 import Urllib3Transport
 
-            transport = Urllib3Transport()
-        self._set("transport", transport)
-
-    @classmethod
-    def new_client(
-        cls,
-        client_id: str | None,
-        authorizer_callback: AuthorizerCallback | None,
-        authorizer: Authorizer | None,
-        base_url: str | None = None,
-        http_timeout: float | None = 10,
-        *,
-        transport: SyncTransport | None = None,
-        retry: RetryPolicy = RetryPolicy(),
-        allow_insecure_http: bool = False,
-    ) -> "FlowsClient":
-        """Make a client: ``authorizer`` for the service, ``authorizer_callback`` for flows."""
-        return cls(
-            client_id, authorizer_callback, authorizer, base_url, http_timeout,
-            retry=retry, allow_insecure_http=allow_insecure_http, transport=transport,
-        )
+        return Urllib3Transport()
 
     def _run(self, op: Op[Any]) -> Any:
         return run_sync(op, self.transport, self.http_timeout)
@@ -1298,55 +1289,22 @@ class FlowsClient(_FlowsClientBase):
         return self._run(self._ops.wait_for_run(run_id, timeout, initial_delay, max_delay, authorizer))  # type: ignore[no-any-return]
 
 
-class AsyncFlowsClient(_FlowsClientBase):
-    """The async twin of :class:`FlowsClient`: same methods, awaited; safe across tasks."""
+class AsyncFlowsClient(_FlowsClientBase[AsyncTransport], init=False):
+    """The async twin of :class:`FlowsClient`: same methods, awaited; safe across tasks.
 
-    __slots__ = ("transport",)
-    __match_args__ = ("client_id", "authorizer_callback", "authorizer", "base_url", "http_timeout", "retry",
-                      "extra_headers", "allow_insecure_http", "auth_requirements_handler", "transport")
-    transport: AsyncTransport
+    ``transport`` is an :class:`~automate_lite.AsyncTransport`; the default is an
+    :class:`~automate_lite.transports.AsyncioTransport` (stdlib asyncio, keep-alive,
+    at most 32 connections per host). Pass an ``AiohttpTransport``/``HttpxTransport``
+    to share your own session.
+    """
 
-    def __init__(
-        self,
-        client_id: str | None = None,
-        authorizer_callback: AuthorizerCallback | None = None,
-        authorizer: Authorizer | None = None,
-        base_url: str | None = None,
-        http_timeout: float | None = 10.0,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        extra_headers: Mapping[str, str] | None = None,
-        allow_insecure_http: bool = False,
-        auth_requirements_handler: Callable[[Any], bool] | None = None,
-        transport: AsyncTransport | None = None,
-    ) -> None:
-        self._setup(
-            client_id, authorizer_callback, authorizer, base_url, http_timeout, retry, extra_headers,
-            allow_insecure_http, auth_requirements_handler,
-        )
-        if transport is None:
-            from .transports.aio import AsyncioTransport
+    __slots__ = ()
 
-            transport = AsyncioTransport()
-        self._set("transport", transport)
+    @staticmethod
+    def _default_transport() -> AsyncTransport:
+        from .transports.aio import AsyncioTransport
 
-    @classmethod
-    def new_client(
-        cls,
-        client_id: str | None,
-        authorizer_callback: AuthorizerCallback | None,
-        authorizer: Authorizer | None,
-        base_url: str | None = None,
-        http_timeout: float | None = 10,
-        *,
-        transport: AsyncTransport | None = None,
-        retry: RetryPolicy = RetryPolicy(),
-        allow_insecure_http: bool = False,
-    ) -> "AsyncFlowsClient":
-        """Make an async client: ``authorizer`` for the service, ``authorizer_callback`` for flows."""
-        return cls(
-            client_id, authorizer_callback, authorizer, base_url, http_timeout,
-            retry=retry, allow_insecure_http=allow_insecure_http, transport=transport,
-        )
+        return AsyncioTransport()
 
     def _run(self, op: Op[Any]) -> Coroutine[Any, Any, Any]:
         # A plain function handing back the driver's coroutine: the method awaits it

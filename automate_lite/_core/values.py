@@ -73,6 +73,11 @@ class Frozen:
         def __delattr__(self, name: str) -> None:
             raise _frozen(self, name, "delete")
 
+    def __init_subclass__(cls, init: bool = True, **kwargs: Any) -> None:
+        # ``init=False``: the class keeps the ``__init__`` it inherits (type checkers
+        # would otherwise write one from the annotations, as for a dataclass).
+        super().__init_subclass__(**kwargs)
+
     def _set(self, name: str, value: Any) -> None:
         """Set an attribute during ``__init__`` (the only time one is set)."""
         object.__setattr__(self, name, value)
