@@ -88,4 +88,12 @@ class APIResponse(Mapping[str, Any]):
         return f"APIResponse(http_status={self.http_status}, data={self.data!r})"
 
     def __str__(self) -> str:
-        return json.dumps(self.data, indent=2, sort_keys=True, default=str)
+        try:
+            return json.dumps(self.data, indent=2, sort_keys=True, default=str)
+        except RecursionError:
+            # Indenting recurses in Python; a document nested about as deeply as the
+            # parser allows (possible on 3.12+) is shown compactly instead.
+            try:
+                return json.dumps(self.data, sort_keys=True, default=str)
+            except RecursionError:
+                return f"<{type(self.data).__name__} nested too deeply to show; see .text>"
