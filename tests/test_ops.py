@@ -51,7 +51,7 @@ from automate_lite._core.http import (
     path_segment,
     request_op,
 )
-from automate_lite._core.ops import Op, mapped, returning
+from automate_lite._core.ops import Op
 from automate_lite._core.paging import Pager, check_poll_args, poll_op
 from automate_lite._core.values import Call, Request, Response, Sleep
 
@@ -979,11 +979,6 @@ def test_a_stray_stop_iteration_is_not_a_result() -> None:
         run_sync(json_op(session(authorizer=LeakyAuthorizer()), "GET", "/x"), FakeSync(resp({})))
     with pytest.raises(RuntimeError, match="StopIteration"):
         asyncio.run(run_async(json_op(session(authorizer=LeakyAuthorizer()), "GET", "/x"), FakeAsync(resp({}))))
-
-
-def test_run_sync_helpers() -> None:
-    assert run_sync(returning(5), FakeSync()) == 5
-    assert run_sync(mapped(json_op(session(), "GET", "/x"), lambda r: r["v"] * 2), FakeSync(resp({"v": 21}))) == 42
 
 
 def test_run_async_end_to_end(slept: list[float]) -> None:

@@ -17,7 +17,7 @@ policy lives here, once.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generator, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Generator, Protocol, TypeVar
 
 from ..errors import TransportError
 from .values import Call, Instruction, Request, Response, Sleep
@@ -117,13 +117,3 @@ async def run_async(op: Op[T], transport: AsyncTransport, timeout: float | None 
     finally:
         op.close()
 
-
-def returning(value: T) -> Op[T]:
-    """An operation that sends nothing and returns ``value``."""
-    return value
-    yield  # pragma: no cover - makes this a generator
-
-
-def mapped(op: Op[T], fn: Callable[[T], Any]) -> Op[Any]:
-    """An operation that runs ``op`` and returns ``fn(result)``."""
-    return fn((yield from op))
