@@ -112,6 +112,11 @@ class Urllib3Transport:
     urllib3 is created with ``retries=False`` and redirects off: retrying is the
     core's job, and redirects are never followed (a redirect must not carry the
     ``Authorization`` header to another host).
+
+    Per request, the transport skips two costs of plain urllib3 that do not change
+    what is sent or received: the host's pool is looked up by origin in a dict of its
+    own, and ordinary response header lines are stored without ``http.client``'s MIME
+    parser (anything unusual still goes to that parser; see ``_Response``).
     """
 
     def __init__(
