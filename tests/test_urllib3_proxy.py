@@ -394,6 +394,8 @@ def test_the_proxy_password_is_never_shown(
         (f"http://user:{PASSWORD}@127.0.0.1:notaport", "not valid"),
         (f"socks5://user:{PASSWORD}@127.0.0.1:1080", "uses socks5://"),
         (f"http://user:{PASSWORD}@:3128", "no host"),
+        (f"http://user:pa/{PASSWORD}@127.0.0.1:3128", "not valid"),  # an unencoded "/" in the password
+        (f"user:{PASSWORD}@127.0.0.1:99999", "not valid"),  # no scheme
     ],
 )
 def test_an_invalid_proxy_url_is_a_usage_error_that_hides_the_password(
@@ -401,4 +403,4 @@ def test_an_invalid_proxy_url_is_a_usage_error_that_hides_the_password(
 ) -> None:
     with pytest.raises(UsageError, match=says) as info:
         transport_cls(proxy_url=url, environ={})
-    assert PASSWORD not in str(info.value) and "user:***@" in str(info.value)
+    assert PASSWORD not in str(info.value) and "pa/" not in str(info.value) and "user:***@" in str(info.value)

@@ -43,14 +43,17 @@ def _proxy_from_env(env: Mapping[str, str]) -> tuple[str | None, tuple[str, ...]
 
 
 def redact_url(url: str) -> str:
-    """``url`` with the password of any ``user:password@`` part replaced by ``***``."""
-    scheme, sep, rest = url.rpartition("://")
-    authority, slash, tail = rest.partition("/")
-    if "@" not in authority:
+    """``url`` with everything between ``user:`` and the last ``@`` replaced by ``***``.
+
+    Proxy URLs have no path, so the last ``@`` ends the credentials even when a
+    password holds a ``/`` or ``@`` that should have been percent-encoded."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    if "@" not in rest:
         return url
-    userinfo, _, hostport = authority.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{hostport}{slash}{tail}"
+    userinfo, _, hostport = rest.rpartition("@")
+    return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{hostport}"
 
 
 def parse_proxy(url: str) -> tuple[str, str, int, str | None, str]:
@@ -65,8 +68,12 @@ def parse_proxy(url: str) -> tuple[str, str, int, str | None, str]:
     try:
         parts = urlsplit(url if "://" in url else f"http://{url}")
         port = parts.port
-    except ValueError as e:
-        raise UsageError(f"the proxy URL is not valid ({str(e).replace(url, shown)}): {shown!r}") from None
+    except ValueError:
+        # Not urllib's message: it can quote a piece of the password.
+        raise UsageError(
+            f"the proxy URL is not valid: {shown!r}; write it as http://[user:password@]host[:port], "
+            "with any special characters in the user or password percent-encoded"
+        ) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise UsageError(
