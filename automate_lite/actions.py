@@ -9,7 +9,7 @@ connection pool.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Coroutine, Generic, Iterable, Iterator, Literal, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Generic, Iterable, Iterator, Literal, Mapping, TypeVar
 
 from ._core.config import check_authorizer, check_timeout, headers_with
 from ._core.http import (
@@ -23,7 +23,7 @@ from ._core.http import (
     path_segment,
     request_op,
 )
-from ._core.ops import AsyncTransport, Op, SyncTransport, run_async, run_sync
+from ._core.ops import AsyncDriven, AsyncTransport, Op, SyncDriven, SyncTransport
 from ._core.paging import Pager, check_poll_args, poll_op
 from ._core.response import APIResponse
 from ._core.values import Frozen
@@ -370,7 +370,7 @@ class _ActionClientBase(Frozen, Generic[_T]):
         return self._ops
 
 
-class ActionClient(_ActionClientBase[SyncTransport], init=False):
+class ActionClient(SyncDriven, _ActionClientBase[SyncTransport], init=False):
     """A client for one Globus Action Provider (blocking I/O).
 
     Make one with :meth:`new_client` (the original SDK's signature) or the
@@ -380,15 +380,6 @@ class ActionClient(_ActionClientBase[SyncTransport], init=False):
     """
 
     __slots__ = ()
-
-    @staticmethod
-    def _default_transport() -> SyncTransport:
-        from .transports.urllib3 import Urllib3Transport
-
-        return Urllib3Transport()
-
-    def _run(self, op: Op[Any]) -> Any:
-        return run_sync(op, self.transport, self.http_timeout)
 
     @property
     def action_scope(self) -> str:
@@ -475,20 +466,9 @@ class ActionClient(_ActionClientBase[SyncTransport], init=False):
         """
         return self._run(self._ops.wait(action_id, timeout, initial_delay, max_delay, stop_on_inactive))  # type: ignore[no-any-return]
 
-    def close(self) -> None:
-        """Close the transport's connections (shared with clients made by ``replace``)."""
-        close = getattr(self.transport, "close", None)
-        if close is not None:
-            close()
-
-    def __enter__(self) -> "Self":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
-class AsyncActionClient(_ActionClientBase[AsyncTransport], init=False):
+class AsyncActionClient(AsyncDriven, _ActionClientBase[AsyncTransport], init=False):
     """The async twin of :class:`ActionClient`: same methods, awaited.
 
     The default transport is :class:`~automate_lite.transports.AsyncioTransport`:
@@ -498,17 +478,6 @@ class AsyncActionClient(_ActionClientBase[AsyncTransport], init=False):
     """
 
     __slots__ = ()
-
-    @staticmethod
-    def _default_transport() -> AsyncTransport:
-        from .transports.aio import AsyncioTransport
-
-        return AsyncioTransport()
-
-    def _run(self, op: Op[Any]) -> Coroutine[Any, Any, Any]:
-        # A plain function handing back the driver's coroutine: the method awaits it
-        # directly, one coroutine frame fewer on every resumption of every request.
-        return run_async(op, self.transport, self.http_timeout)
 
     async def action_scope(self) -> str:
         """The provider's ``globus_auth_scope`` (introspected once, then remembered)."""
@@ -592,17 +561,6 @@ class AsyncActionClient(_ActionClientBase[AsyncTransport], init=False):
         """Async :meth:`ActionClient.wait`; many can be awaited at once (``asyncio.gather``)."""
         return await self._run(self._ops.wait(action_id, timeout, initial_delay, max_delay, stop_on_inactive))  # type: ignore[no-any-return]
 
-    async def aclose(self) -> None:
-        """Close the transport (shared with clients made by ``replace``)."""
-        aclose = getattr(self.transport, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-    async def __aenter__(self) -> "Self":
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
 
 def _scope_of(resp: APIResponse) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import warnings
 from typing import (
-    TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Coroutine, Generic, Iterable, Iterator, Mapping, Sequence, TypeVar,
+    TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Generic, Iterable, Iterator, Mapping, Sequence, TypeVar,
 )
 
 from ._core.config import check_authorizer, check_timeout, headers_with
@@ -30,7 +30,7 @@ from ._core.http import (
     json_op,
     uuid_segment,
 )
-from ._core.ops import AsyncTransport, Op, SyncTransport, run_async, run_sync
+from ._core.ops import AsyncDriven, AsyncTransport, Op, SyncDriven, SyncTransport
 from ._core.paging import Pager, check_poll_args, poll_op
 from ._core.response import APIResponse
 from ._core.scopes import flow_scope as derive_flow_scope
@@ -1094,7 +1094,7 @@ class _FlowsClientBase(Frozen, Generic[_T]):
         return derive_flow_scope(flow_id)
 
 
-class FlowsClient(_FlowsClientBase[SyncTransport], init=False):
+class FlowsClient(SyncDriven, _FlowsClientBase[SyncTransport], init=False):
     """A client for the Globus Flows service (blocking I/O).
 
     Make one with :meth:`new_client` (the original SDK's signature) or the
@@ -1106,30 +1106,10 @@ class FlowsClient(_FlowsClientBase[SyncTransport], init=False):
 
     __slots__ = ()
 
-    @staticmethod
-    def _default_transport() -> SyncTransport:
-        from .transports.urllib3 import Urllib3Transport
-
-        return Urllib3Transport()
-
-    def _run(self, op: Op[Any]) -> Any:
-        return run_sync(op, self.transport, self.http_timeout)
-
     def _iter(self, pager: Pager) -> Iterator[dict[str, Any]]:
         while not pager.done:
             yield from pager.items(self._run(pager.next_page()))
 
-    def close(self) -> None:
-        """Close the transport's connections (shared with clients made by ``replace``)."""
-        close = getattr(self.transport, "close", None)
-        if close is not None:
-            close()
-
-    def __enter__(self) -> "Self":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # The methods below are one line each: the operation, driven. See FlowOps for
     # what each sends.
@@ -1289,7 +1269,7 @@ class FlowsClient(_FlowsClientBase[SyncTransport], init=False):
         return self._run(self._ops.wait_for_run(run_id, timeout, initial_delay, max_delay, authorizer))  # type: ignore[no-any-return]
 
 
-class AsyncFlowsClient(_FlowsClientBase[AsyncTransport], init=False):
+class AsyncFlowsClient(AsyncDriven, _FlowsClientBase[AsyncTransport], init=False):
     """The async twin of :class:`FlowsClient`: same methods, awaited; safe across tasks.
 
     ``transport`` is an :class:`~automate_lite.AsyncTransport`; the default is an
@@ -1300,33 +1280,11 @@ class AsyncFlowsClient(_FlowsClientBase[AsyncTransport], init=False):
 
     __slots__ = ()
 
-    @staticmethod
-    def _default_transport() -> AsyncTransport:
-        from .transports.aio import AsyncioTransport
-
-        return AsyncioTransport()
-
-    def _run(self, op: Op[Any]) -> Coroutine[Any, Any, Any]:
-        # A plain function handing back the driver's coroutine: the method awaits it
-        # directly, one coroutine frame fewer on every resumption of every request.
-        return run_async(op, self.transport, self.http_timeout)
-
     async def _iter(self, pager: Pager) -> AsyncIterator[dict[str, Any]]:
         while not pager.done:
             for item in pager.items(await self._run(pager.next_page())):
                 yield item
 
-    async def aclose(self) -> None:
-        """Close the transport (shared with clients made by ``replace``)."""
-        aclose = getattr(self.transport, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-    async def __aenter__(self) -> "Self":
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     async def create_flow(self, title: str, definition: Mapping[str, Any], input_schema: Mapping[str, Any] | Any = MISSING, subtitle: str | Any = MISSING, description: str | Any = MISSING, flow_viewers: Iterable[str] | Any = MISSING, flow_starters: Iterable[str] | Any = MISSING, flow_administrators: Iterable[str] | Any = MISSING, run_managers: Iterable[str] | Any = MISSING, run_monitors: Iterable[str] | Any = MISSING, keywords: Iterable[str] | Any = MISSING, subscription_id: str | None | Any = MISSING, authentication_policy_id: str | None | Any = MISSING, additional_fields: Mapping[str, Any] | None = None, validate_definition: bool = True, dry_run: bool = False, authorizer: Any = MISSING) -> APIResponse:  # noqa: E501
         """Async :meth:`FlowsClient.create_flow`."""
