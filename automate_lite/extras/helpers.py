@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 from urllib.parse import urlsplit
 
 from .._core.http import Authorizer, RetryPolicy
-from .._core.ops import AsyncTransport, SyncTransport
+from .._core.ops import AsyncTransport, Op, SyncTransport, run_async, run_sync
+from .._core.values import Call
 from .._core.scopes import ALL_FLOW_SCOPES, flow_scope
 from ..actions import ActionClient, AsyncActionClient, Routes
 from ..errors import AutomateAPIError, UsageError
@@ -63,6 +64,29 @@ def _introspection_failed(action_url: str, exc: AutomateAPIError) -> UsageError:
     )
 
 
+_C = TypeVar("_C", ActionClient, AsyncActionClient)
+
+
+def _with_tokens(probe: _C, action_scope: str | None, manager: Callable[[], LoginManager]) -> Op[_C]:
+    """What both ``create_*action_client`` do, once, as an operation: get the login
+    manager (may read the token file), the provider's scope unless given (introspection,
+    no token), tokens for it (may log in), then the client. The blocking steps are
+    ``Call``s, so the async driver runs them in a worker thread."""
+    mgr: LoginManager = yield Call(manager)
+    if action_scope is None:
+        try:
+            action_scope = _scope_from((yield from probe.ops.introspect()), probe.action_url)
+        except AutomateAPIError as e:
+            raise _introspection_failed(probe.action_url, e) from e
+    scope = action_scope
+    yield Call(lambda: mgr.ensure([scope]))
+    client = probe.replace(
+        authorizer=mgr.authorizer(scope), auth_requirements_handler=mgr.auth_requirements_handler([scope])
+    )
+    client._cache["action_scope"] = scope
+    return client
+
+
 def create_action_client(
     action_url: str,
     action_scope: str | None = None,
@@ -86,21 +110,10 @@ def create_action_client(
     :class:`LoginManager`; pass ``manager=`` to share one). The client refreshes and
     writes back tokens, and logs in again when the provider asks for more consent.
     """
-    mgr = _manager(manager, client_id, login, token_file, auth_base_url)
     probe = ActionClient(action_url, None, http_timeout, routes=routes, retry=retry,
                          allow_insecure_http=allow_insecure_http, transport=transport)
-    if action_scope is None:
-        try:
-            action_scope = _scope_from(probe.introspect(), probe.action_url)
-        except AutomateAPIError as e:
-            raise _introspection_failed(probe.action_url, e) from e
-    scope = action_scope
-    mgr.ensure([scope])
-    client = probe.replace(
-        authorizer=mgr.authorizer(scope), auth_requirements_handler=mgr.auth_requirements_handler([scope])
-    )
-    client._cache["action_scope"] = scope
-    return client
+    op = _with_tokens(probe, action_scope, lambda: _manager(manager, client_id, login, token_file, auth_base_url))
+    return run_sync(op, probe.transport, probe.http_timeout)
 
 
 async def create_async_action_client(
@@ -121,25 +134,12 @@ async def create_async_action_client(
     """The async twin of :func:`create_action_client` (``await`` it).
 
     The event loop is never blocked: reading the token file and any login run in a
-    worker thread (``asyncio.to_thread``), introspection on the async client.
+    worker thread, introspection on the async client.
     """
-    import asyncio
-
-    mgr = await asyncio.to_thread(_manager, manager, client_id, login, token_file, auth_base_url)
     probe = AsyncActionClient(action_url, None, http_timeout, routes=routes, retry=retry,
                               allow_insecure_http=allow_insecure_http, transport=transport)
-    if action_scope is None:
-        try:
-            action_scope = _scope_from(await probe.introspect(), probe.action_url)
-        except AutomateAPIError as e:
-            raise _introspection_failed(probe.action_url, e) from e
-    scope = action_scope
-    await asyncio.to_thread(mgr.ensure, [scope])
-    client = probe.replace(
-        authorizer=mgr.authorizer(scope), auth_requirements_handler=mgr.auth_requirements_handler([scope])
-    )
-    client._cache["action_scope"] = scope
-    return client
+    op = _with_tokens(probe, action_scope, lambda: _manager(manager, client_id, login, token_file, auth_base_url))
+    return await run_async(op, probe.transport, probe.http_timeout)
 
 
 # A flow's own token serves its run routes and the legacy per-run routes.
