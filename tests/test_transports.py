@@ -210,6 +210,16 @@ def test_transport_argument_checks(tmp_path: Path) -> None:
 # -------------------------------------------------------------------------- proxies
 
 
+def test_bad_settings_are_usage_errors_in_every_built_in_transport() -> None:
+    from automate_lite.transports.aio import AsyncioTransport
+
+    for cls in (Urllib3Transport, AsyncioTransport):
+        with pytest.raises(UsageError, match="verify must be None, True or False"):
+            cls(verify="yes", environ={})  # type: ignore[arg-type]
+        with pytest.raises(UsageError, match="ca_certs must name a CA bundle file"):
+            cls(ca_certs="/nonexistent/ca.pem", environ={})
+
+
 def test_proxy_from_environment() -> None:
     t = Urllib3Transport(environ={"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "example.org, .internal.test"})
     assert t.proxy_url == "http://proxy:3128"

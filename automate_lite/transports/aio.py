@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
 import re
 import ssl
 import sys
@@ -46,7 +45,7 @@ from ..errors import (
     TransportError,
     UsageError,
 )
-from .urllib3 import _bypass, _proxy_from_env, parse_proxy
+from .urllib3 import _bypass, network_settings, parse_proxy
 
 if TYPE_CHECKING:
     from .threaded import ThreadedAsyncTransport
@@ -619,13 +618,7 @@ class AsyncioTransport:
     ) -> None:
         if type(max_connections_per_host) is not int or max_connections_per_host < 1:
             raise UsageError(f"max_connections_per_host must be an int >= 1, got {max_connections_per_host!r}")
-        if verify not in (None, True, False):
-            raise UsageError(f"verify must be None, True or False, got {verify!r}")
-        if ca_certs is not None and not os.path.isfile(ca_certs):
-            raise UsageError(f"ca_certs must name a CA bundle file that exists, got {ca_certs!r}")
-        env = os.environ if environ is None else environ
-        env_proxy, self._no_proxy = _proxy_from_env(env)
-        self.proxy_url = proxy_url if proxy_url is not None else env_proxy
+        self.proxy_url, self._no_proxy = network_settings(verify, ca_certs, proxy_url, environ)
         self.verify = verify
         self.ca_certs = ca_certs
         self.max_connections_per_host = max_connections_per_host

@@ -42,6 +42,20 @@ def _proxy_from_env(env: Mapping[str, str]) -> tuple[str | None, tuple[str, ...]
     return (proxy or None), tuple(h.strip().lower().lstrip(".") for h in no_proxy.split(",") if h.strip())
 
 
+def network_settings(
+    verify: object, ca_certs: str | None, proxy_url: str | None, environ: Mapping[str, str] | None
+) -> tuple[str | None, tuple[str, ...]]:
+    """The checks and environment reading every built-in transport does: ``verify`` and
+    ``ca_certs`` are checked, and the proxy URL (``proxy_url``, else ``HTTPS_PROXY``/
+    ``ALL_PROXY``) and the ``NO_PROXY`` hosts are returned."""
+    if verify not in (None, True, False):
+        raise UsageError(f"verify must be None, True or False, got {verify!r}")
+    if ca_certs is not None and not os.path.isfile(ca_certs):
+        raise UsageError(f"ca_certs must name a CA bundle file that exists, got {ca_certs!r}")
+    env_proxy, no_proxy = _proxy_from_env(os.environ if environ is None else environ)
+    return (proxy_url if proxy_url is not None else env_proxy), no_proxy
+
+
 def redact_url(url: str) -> str:
     """``url`` with everything between ``user:`` and the last ``@`` replaced by ``***``.
 
@@ -139,11 +153,7 @@ class Urllib3Transport:
     ) -> None:
         if not isinstance(maxsize, int) or maxsize < 1:
             raise UsageError(f"maxsize must be an int >= 1, got {maxsize!r}")
-        if ca_certs is not None and not os.path.isfile(ca_certs):
-            raise UsageError(f"ca_certs must name a CA bundle file that exists, got {ca_certs!r}")
-        env = os.environ if environ is None else environ
-        env_proxy, self._no_proxy = _proxy_from_env(env)
-        self.proxy_url = proxy_url if proxy_url is not None else env_proxy
+        self.proxy_url, self._no_proxy = network_settings(verify, ca_certs, proxy_url, environ)
         self.verify = verify
         self.maxsize = maxsize
         self._pool_timeout = pool_timeout
