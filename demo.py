@@ -27,8 +27,8 @@ from contextlib import ExitStack
 from typing import Any
 
 import automate_lite as al
-from stubs.action_provider import ActionProviderStub
-from stubs.flows import FlowsStub
+from automate_lite.testing.action_provider import ActionProviderStub
+from automate_lite.testing.flows import FlowsStub
 
 SERVICE_TOKEN = "demo-service-token"
 FLOW_TOKEN = "demo-flow-token"

@@ -50,19 +50,19 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .render import to_dot, to_mermaid
-    from .validation import flow_definition_problems, validate_flow_definition
+    from .definitions.render import to_dot, to_mermaid
+    from .definitions.validation import flow_definition_problems, validate_flow_definition
 
 
 def __getattr__(name: str) -> Any:
     # Local validation is imported on first use: most programs never call it, and
     # serverless cold starts pay for every module on the import path.
     if name in ("validate_flow_definition", "flow_definition_problems"):
-        from . import validation
+        from .definitions import validation
 
         return getattr(validation, name)
     if name in ("to_mermaid", "to_dot"):
-        from . import render
+        from .definitions import render
 
         return getattr(render, name)
     raise AttributeError(f"module 'automate_lite' has no attribute {name!r}")

@@ -241,7 +241,7 @@ class FlowOps(Frozen):
         if not isinstance(definition, Mapping):
             raise UsageError(f"definition must be a dict (a flow definition), got {type(definition).__name__}")
         if validate_definition:
-            from .validation import validate_flow_definition
+            from .definitions.validation import validate_flow_definition
 
             validate_flow_definition(definition)
         encode_json(definition, "definition")
@@ -378,7 +378,7 @@ class FlowOps(Frozen):
             if not isinstance(new_definition, Mapping):
                 raise UsageError(f"flow_definition must be a dict, got {type(new_definition).__name__}")
             if validate_definition:
-                from .validation import validate_flow_definition
+                from .definitions.validation import validate_flow_definition
 
                 validate_flow_definition(new_definition)
             encode_json(new_definition, "flow_definition")

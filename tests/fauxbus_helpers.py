@@ -1,6 +1,6 @@
 """Helpers for the login-extras tests: browsers driven over plain HTTP, fauxbus, scopes.
 
-* :class:`StubBrowser` stands in for ``webbrowser.open`` against ``stubs/auth.py``: it
+* :class:`StubBrowser` stands in for ``webbrowser.open`` against ``automate_lite.testing.auth``: it
   requests the authorize URL, reads the redirect, and makes the request to the one-shot
   server on 127.0.0.1, as a browser would.
 * :func:`start_fauxbus` runs fauxbus (the third-party Globus Auth fake) in this process
@@ -61,7 +61,7 @@ def query_of(url: str) -> dict[str, str]:
 
 @dataclass
 class StubBrowser:
-    """``webbrowser.open`` for logins against ``stubs.auth.AuthStub``."""
+    """``webbrowser.open`` for logins against ``automate_lite.testing.auth.AuthStub``."""
 
     urls: list[str] = field(default_factory=list)
     landings: list[Hop] = field(default_factory=list)
@@ -247,7 +247,7 @@ from typing import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
-from stubs.auth import AuthStub  # noqa: E402
+from automate_lite.testing.auth import AuthStub  # noqa: E402
 
 _ENV = (
     "AUTOMATE_LITE_NO_LOGIN", "AUTOMATE_LITE_LOGIN", "AUTOMATE_LITE_TOKEN_FILE",

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 import automate_lite as al
-from stubs.action_provider import ActionProviderStub
+from automate_lite.testing.action_provider import ActionProviderStub
 
 TOKEN = "tok-alice"
 OTHER = "tok-bob"

@@ -2,7 +2,7 @@
 
 Every test runs for both adapters. A small raw server in this module misbehaves on
 purpose (answers late, closes without answering, speaks plain HTTP to a TLS client);
-the clients run end to end against :class:`stubs.action_provider.ActionProviderStub`.
+the clients run end to end against :class:`automate_lite.testing.action_provider.ActionProviderStub`.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from automate_lite import (
 )
 from automate_lite.transports.aiohttp import AiohttpTransport
 from automate_lite.transports.httpx import HttpxTransport
-from stubs.action_provider import ActionProviderStub
+from automate_lite.testing.action_provider import ActionProviderStub
 
 Transport = Union[AiohttpTransport, HttpxTransport]
 

@@ -36,7 +36,7 @@ from automate_lite import (
 )
 from automate_lite.transports.aio import AsyncioTransport
 from automate_lite.transports.threaded import ThreadedAsyncTransport
-from stubs.action_provider import ActionProviderStub
+from automate_lite.testing.action_provider import ActionProviderStub
 
 BINARY = bytes(range(256)) * 4
 BIG = bytes(range(251)) * 4200  # ~1 MB, arrives in many reads

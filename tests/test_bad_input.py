@@ -18,8 +18,8 @@ import pytest
 import automate_lite as al
 from automate_lite._core.scopes import actions_base_url, flows_base_url
 from automate_lite.transports import ThreadedAsyncTransport, Urllib3Transport
-from stubs.action_provider import ActionProviderStub
-from stubs.flows import FlowsStub
+from automate_lite.testing.action_provider import ActionProviderStub
+from automate_lite.testing.flows import FlowsStub
 from _drive import Driver
 
 TOKEN = "tok-bad-input"

@@ -1,4 +1,4 @@
-"""stubs/auth.py on its own: the public-client exchange with PKCE, refresh, revoke,
+"""automate_lite.testing.auth on its own: the public-client exchange with PKCE, refresh, revoke,
 introspect, and the refusals a real Globus Auth makes."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import globus_sdk
 import pytest
 from fauxbus_helpers import SCOPE_A, SCOPE_B, SCOPE_B_DEP, auth, fetch, query_of  # noqa: F401
 
-from stubs.auth import AuthStub, resource_server_of
+from automate_lite.testing.auth import AuthStub, resource_server_of
 
 VERIFIER = "v" * 50
 CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).decode().rstrip("=")

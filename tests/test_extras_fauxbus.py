@@ -4,7 +4,7 @@ fauxbus registers confidential clients only (a public client's code exchange ans
 and issues no refresh tokens (``access_type=offline`` answers 501), so this login uses a
 ``globus_sdk.ConfidentialAppAuthClient`` with PKCE added by automate-lite, and asks for no
 refresh tokens. The public-client exchange, refresh and revocation are covered against
-``stubs/auth.py`` in test_extras_login.py.
+``automate_lite.testing.auth`` in test_extras_login.py.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from fauxbus_helpers import (  # noqa: F401
 )
 
 from automate_lite.extras import LoginManager, create_action_client
-from stubs._server import App, Reply, StubRequest, StubServer
+from automate_lite.testing._server import App, Reply, StubRequest, StubServer
 
 GROUPS_SCOPE = "urn:globus:auth:scope:groups.api.globus.org:view_my_groups_and_memberships"
 

@@ -20,10 +20,10 @@ from automate_lite.extras import (
     create_async_flows_client,
     create_flows_client,
 )
-from stubs._server import App, Reply, StubRequest, StubServer
-from stubs.action_provider import DEFAULT_SCOPE, ActionProviderStub
-from stubs.auth import AuthStub
-from stubs.flows import FlowsStub
+from automate_lite.testing._server import App, Reply, StubRequest, StubServer
+from automate_lite.testing.action_provider import DEFAULT_SCOPE, ActionProviderStub
+from automate_lite.testing.auth import AuthStub
+from automate_lite.testing.flows import FlowsStub
 
 ALICE = "urn:globus:auth:identity:a11ce000-0000-4000-8000-000000000001"
 HELLO = {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "End": True}}}

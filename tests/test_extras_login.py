@@ -1,4 +1,4 @@
-"""Interactive login, refresh, revocation and no-login mode against stubs/auth.py (127.0.0.1)."""
+"""Interactive login, refresh, revocation and no-login mode against automate_lite.testing.auth (127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from fauxbus_helpers import (  # noqa: F401  (fixtures are used by name)
 import automate_lite as al
 from automate_lite.extras import LoginFailed, LoginManager, LoginRequired, StoredTokenAuthorizer, TokenFile
 from automate_lite.extras.login import resolve_login_mode
-from stubs.auth import AuthStub
+from automate_lite.testing.auth import AuthStub
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -17,7 +17,7 @@ from fauxbus_helpers import SCOPE_A, SCOPE_B, StubBrowser, auth, browser, isolat
 
 from automate_lite.extras import LoginManager, LoginRequired, StoredToken, TokenFile, TokenFileError, default_token_path
 from automate_lite.extras.storage import LEGACY_CLIENT_ID, environment_name
-from stubs.auth import AuthStub
+from automate_lite.testing.auth import AuthStub
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

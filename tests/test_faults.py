@@ -1,4 +1,4 @@
-"""Faults between the client and the service, injected by ``stubs.faults.FaultServer``.
+"""Faults between the client and the service, injected by ``automate_lite.testing.faults.FaultServer``.
 
 The fault server is a proxy in front of the Action Provider / Flows stand-ins: it can
 let a request reach the service and then lose the answer, answer 5xx or 429, stall,
@@ -24,8 +24,8 @@ import pytest
 import automate_lite as al
 from automate_lite import errors
 from automate_lite.transports import ThreadedAsyncTransport, Urllib3Transport
-from stubs.action_provider import ActionProviderStub
-from stubs.faults import (
+from automate_lite.testing.action_provider import ActionProviderStub
+from automate_lite.testing.faults import (
     Close,
     Delay,
     FaultServer,
@@ -42,7 +42,7 @@ from stubs.faults import (
     truncated_json,
     unexpected_content_type,
 )
-from stubs.flows import FlowsStub
+from automate_lite.testing.flows import FlowsStub
 from _drive import Driver
 
 TOKEN = "tok-faults"

@@ -15,7 +15,7 @@ import pytest
 from _drive import Driver
 
 import automate_lite as al
-from stubs.flows import FlowsStub
+from automate_lite.testing.flows import FlowsStub
 
 SERVICE_TOKEN = "svc-alice"
 FLOW_TOKEN = "flow-alice"

@@ -36,7 +36,7 @@ from automate_lite._core.response import APIResponse
 from automate_lite._core.values import Response
 from automate_lite.actions import ActionOps
 from automate_lite.errors import error_from_response
-from automate_lite.validation import STATE_TYPES, flow_definition_problems, validate_flow_definition
+from automate_lite.definitions.validation import STATE_TYPES, flow_definition_problems, validate_flow_definition
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

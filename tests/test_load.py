@@ -31,7 +31,7 @@ from typing import Any, Iterator
 import pytest
 
 import automate_lite as al
-from stubs.action_provider import ActionProviderStub
+from automate_lite.testing.action_provider import ActionProviderStub
 
 TOKEN = "tok-load"
 REQUESTS = int(os.environ.get("AUTOMATE_LITE_LOAD_REQUESTS", "10000"))

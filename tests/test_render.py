@@ -1,4 +1,4 @@
-"""Mermaid and DOT pictures of flow definitions (``automate_lite.render``), compared as text."""
+"""Mermaid and DOT pictures of flow definitions (``automate_lite.definitions.render``), compared as text."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 import automate_lite as al
 from automate_lite.flows import FlowsClient
-from automate_lite.render import rule_text, state_outcomes, to_dot, to_mermaid
-from stubs.flows import FlowsStub
+from automate_lite.definitions.render import rule_text, state_outcomes, to_dot, to_mermaid
+from automate_lite.testing.flows import FlowsStub
 
 LINEAR = {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "Next": "Bye"}, "Bye": {"Type": "Pass", "End": True}}}
 

@@ -1,4 +1,4 @@
-"""The Flows stand-in executing definitions (``stubs/runner.py``), end to end.
+"""The Flows stand-in executing definitions (``automate_lite.testing.runner``), end to end.
 
 Flows go through real HTTP: automate-lite's ``FlowsClient`` deploys and runs them on
 ``FlowsStub``, whose runner calls ``ActionProviderStub`` with ``AsyncActionClient``.
@@ -18,10 +18,10 @@ import pytest
 
 import automate_lite as al
 from automate_lite.flows import AsyncFlowsClient, FlowsClient
-from stubs import expressions, jsonpath
-from stubs.action_provider import ActionProviderStub
-from stubs.flows import FlowsStub
-from stubs.runner import StateFailure, evaluate_parameters, rule_matches
+from automate_lite.definitions import expressions, jsonpath
+from automate_lite.testing.action_provider import ActionProviderStub
+from automate_lite.testing.flows import FlowsStub
+from automate_lite.testing.runner import StateFailure, evaluate_parameters, rule_matches
 
 AP_TOKEN = "ap-token"
 ALICE = "urn:globus:auth:identity:aaaaaaaa-0000-4000-8000-000000000001"

@@ -35,9 +35,9 @@ from cryptography.x509.oid import NameOID
 
 import automate_lite as al
 from automate_lite.transports import ThreadedAsyncTransport, Urllib3Transport
-from stubs.action_provider import ActionProviderStub
-from stubs.faults import FaultServer, Reset, Respond, StallBeforeHeaders
-from stubs.flows import FlowsStub
+from automate_lite.testing.action_provider import ActionProviderStub
+from automate_lite.testing.faults import FaultServer, Reset, Respond, StallBeforeHeaders
+from automate_lite.testing.flows import FlowsStub
 
 SECRET = "s3cr3t-T0KEN-7f9c2b1e"
 AUTH = al.BearerTokenAuthorizer(SECRET)

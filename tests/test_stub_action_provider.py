@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from stubs.action_provider import ANONYMOUS_IDENTITY, DEFAULT_SCOPE, ActionProviderStub
+from automate_lite.testing.action_provider import ANONYMOUS_IDENTITY, DEFAULT_SCOPE, ActionProviderStub
 
 ALICE = "urn:globus:auth:identity:alice-uuid"
 BOB = "urn:globus:auth:identity:bob-uuid"
@@ -400,7 +400,7 @@ def test_many_keep_alive_connections(ap: ActionProviderStub) -> None:
 
 
 def test_command_line_prints_url_and_stops_on_sigterm() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "stubs", "action-provider",
+    proc = subprocess.Popen([sys.executable, "-m", "automate_lite.testing", "action-provider",
                              "--token", "tok-alice=" + ALICE, "tok-bob", "--prefix", "/hw"],
                             stdout=subprocess.PIPE, text=True)
     try:

@@ -1,4 +1,4 @@
-"""The Flows service stand-in (``stubs/flows.py``), over real HTTP on 127.0.0.1.
+"""The Flows service stand-in (``automate_lite.testing.flows``), over real HTTP on 127.0.0.1.
 
 No automate_lite client code here: plain ``http.client`` requests. Most lifecycle tests
 drive the stub's clock by hand (``FakeClock``) so they never depend on timing; the one
@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from stubs.flows import DEFAULT_IDENTITY, DEFAULT_SUBSCRIPTION_ID, FlowsStub, flow_scope
+from automate_lite.testing.flows import DEFAULT_IDENTITY, DEFAULT_SUBSCRIPTION_ID, FlowsStub, flow_scope
 
 ALICE = "urn:globus:auth:identity:aaaaaaaa-0000-4000-8000-000000000001"
 BOB = "urn:globus:auth:identity:bbbbbbbb-0000-4000-8000-000000000002"

@@ -36,7 +36,7 @@ from automate_lite import (
     UsageError,
 )
 from automate_lite.transports import ThreadedAsyncTransport, Urllib3Transport
-from stubs._server import App, Reply, StubRequest, StubServer
+from automate_lite.testing._server import App, Reply, StubRequest, StubServer
 
 BINARY = bytes(range(256)) * 4
 

@@ -1,4 +1,4 @@
-"""Local flow-definition validation (automate_lite.validation)."""
+"""Local flow-definition validation (automate_lite.definitions.validation)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from automate_lite.errors import FlowValidationError, UsageError
-from automate_lite.validation import (
+from automate_lite.definitions.validation import (
     STATE_TYPES,
     flow_definition_problems,
     validate_flow_definition,
@@ -619,7 +619,7 @@ def test_misspelt_operator() -> None:
 
 
 def test_every_operator_accepts_its_operand() -> None:
-    from automate_lite.validation import _OPERATORS
+    from automate_lite.definitions.validation import _OPERATORS
 
     good = {"string": "a", "numeric": 1.5, "boolean": True, "timestamp": "2030-01-01T00:00:00Z", "path": "$.y"}
     rules = [{"Variable": "$.x", op: good[kind], "Next": "Yes"} for op, kind in _OPERATORS.items()]
@@ -766,7 +766,7 @@ def test_input_is_not_modified() -> None:
 
 
 def test_module_imports_only_the_standard_library() -> None:
-    import automate_lite.validation as mod
+    import automate_lite.definitions.validation as mod
 
     tree = ast.parse(Path(mod.__file__).read_text())
     top: set[str] = set()
@@ -807,7 +807,7 @@ targets = st.sampled_from(NAMES + ["Missing"]) | json_scalars
 
 
 def rules(top: bool) -> st.SearchStrategy[Any]:
-    from automate_lite.validation import _OPERATORS
+    from automate_lite.definitions.validation import _OPERATORS
 
     keys = st.sampled_from(["Variable", "Comment", "Next", "Foo", *sorted(_OPERATORS)])
     comparison = st.dictionaries(keys, st.sampled_from(["$.x", "x", "$$.c"]) | json_scalars, max_size=3)

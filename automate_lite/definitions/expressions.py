@@ -17,7 +17,7 @@ What it understands, loosest binding first::
     42  1.5  2e3  'single'  "double"  true false null (also True False None)
     [a, b]                               a list
     name  name.child.grandchild          a key of the state document: ``x`` is ``$.x``
-    `$.a['b c'][0]`                      a backquoted JSONPath (see stubs.jsonpath)
+    `$.a['b c'][0]`                      a backquoted JSONPath (see automate_lite.definitions.jsonpath)
 
 Names starting with ``__`` are refused, and ``.`` is only the separator of a dotted
 name: ``'abc'.upper``, ``x[0].y`` or ``f().y`` are attribute access and are refused.

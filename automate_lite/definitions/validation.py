@@ -71,7 +71,7 @@ import math
 from typing import Any, Mapping, TypeGuard
 from urllib.parse import urlsplit
 
-from .errors import FlowValidationError
+from ..errors import FlowValidationError
 
 __all__ = ["validate_flow_definition", "flow_definition_problems", "STATE_TYPES"]
 

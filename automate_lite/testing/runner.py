@@ -11,7 +11,7 @@ The data rules follow Globus Flows (the Amazon States Language without ``OutputP
   run context: ``run_id``, ``flow_id``, ``flow_title``, ``user_id``, ``label``, ``tags``.
 * A state's input is the value at its ``InputPath`` (default ``$``); when it has
   ``Parameters`` they are built from that input: ``"k.$": "$.path"`` copies a value,
-  ``"k.=": "expr"`` evaluates an expression (:mod:`stubs.expressions`), other keys are
+  ``"k.=": "expr"`` evaluates an expression (:mod:`automate_lite.definitions.expressions`), other keys are
   literals (nested objects and lists are walked). ``__Private_Parameters`` names keys
   that are sent but shown as ``"<private>"`` in the run log.
 * A state's result goes to ``ResultPath``; without one it *replaces* the document
@@ -86,7 +86,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Protocol
 
-from . import expressions, jsonpath
+from ..definitions import expressions, jsonpath
 
 __all__ = ["FlowRunner", "LiveRun", "RunHost", "StateFailure", "evaluate_parameters", "ERROR_NAMES"]
 

@@ -22,7 +22,7 @@ Tokens
     off and every caller is :data:`DEFAULT_IDENTITY`.
 
 Runs execute their definition
-    A run executes its flow's definition for real (:mod:`stubs.runner`): every state
+    A run executes its flow's definition for real (:mod:`automate_lite.testing.runner`): every state
     type, the data rules of Globus Flows, Action states calling their ``ActionUrl``
     with automate-lite's ``AsyncActionClient`` (presenting ``action_token``), web
     inputs opened by ``CreateWebInput`` and answered through ``/web_inputs``. The
@@ -212,7 +212,7 @@ def _conflict(detail: str) -> NoReturn:
 def _split_json_path(path: str) -> list[str | int]:
     """``$.States['a b'].Choices[0]`` -> ``["States", "a b", "Choices", 0]``.
 
-    Understands the dot/bracket notation ``automate_lite.validation`` writes.
+    Understands the dot/bracket notation ``automate_lite.definitions.validation`` writes.
     """
     parts: list[str | int] = []
     i = 1 if path.startswith("$") else 0
@@ -251,7 +251,7 @@ def _split_json_path(path: str) -> list[str | int]:
 def _definition_problems(definition: Json, loc_prefix: Sequence[str]) -> list[Doc]:
     """Detail items for an invalid definition (empty when valid)."""
     # Imported here: the stand-ins load without the package until a definition is checked.
-    from automate_lite.validation import flow_definition_problems
+    from automate_lite.definitions.validation import flow_definition_problems
 
     return [
         {"loc": [*loc_prefix, *_split_json_path(path)], "msg": msg, "type": "value_error"}
@@ -681,7 +681,7 @@ class FlowsStub:
         return self
 
     def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (what ``python -m stubs`` calls)."""
+        """Serve in the calling thread until interrupted (what ``python -m automate_lite.testing`` calls)."""
         self.runner.start()
         self.server.serve_forever()
 
@@ -690,7 +690,7 @@ class FlowsStub:
         self.server.stop()
         self.runner.stop()
 
-    # -- what the runner needs (stubs.runner.RunHost) -----------------------------------
+    # -- what the runner needs (automate_lite.testing.runner.RunHost) -----------------------------------
 
     @property
     def lock(self) -> threading.RLock:

@@ -2,7 +2,7 @@
 
 Standard library only, and never imported by ``import automate_lite`` until used::
 
-    from automate_lite.render import to_dot, to_mermaid
+    from automate_lite.definitions.render import to_dot, to_mermaid
 
     print(to_mermaid(definition))                      # paste into a Markdown ```mermaid block
     open("flow.dot", "w").write(to_dot(definition, run_log=entries))   # dot -Tsvg flow.dot
@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Mapping
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = ["to_mermaid", "to_dot", "state_outcomes", "rule_text", "OUTCOME_COLOURS"]
 

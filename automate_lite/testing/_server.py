@@ -1,6 +1,6 @@
 """A tiny threaded HTTP/1.1 server with keep-alive and a route table (stdlib only).
 
-Every stand-in in ``stubs/`` is an :class:`App` (a list of routes) served by
+Every stand-in in ``automate_lite.testing`` is an :class:`App` (a list of routes) served by
 :class:`StubServer` on ``127.0.0.1`` and a free port, in a background thread::
 
     app = App()

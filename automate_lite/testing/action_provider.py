@@ -40,7 +40,7 @@ SUCCEEDED once ``sleep_s`` has passed. Success details are
 ``{"echo_string": <echo_string or "hello">, "result": <the input body>}``.
 
 Errors always have the provider shape ``{"code", "description"}``; an unknown route
-answers the HTML 404 page of :class:`stubs._server.App`.
+answers the HTML 404 page of :class:`automate_lite.testing._server.App`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,48 @@
+"""Local stand-ins for Globus services, for offline runs and for tests.
+
+Everything here listens on ``127.0.0.1`` (port 0 unless told otherwise), is usable
+in-process from sync and async code, and stops cleanly::
+
+    from automate_lite.testing import FlowsStub, ActionProviderStub
+
+    with ActionProviderStub() as provider, FlowsStub() as flows:
+        flows.url          # http://127.0.0.1:PORT, the local Flows service
+        provider.url       # an Action Provider
+
+* :class:`FlowsStub`: the Flows service; runs execute their definition for real.
+* :class:`ActionProviderStub`: an Action Provider (both route styles).
+* :class:`AuthStub`: Globus Auth (native-app login, refresh, revoke, introspect).
+* :class:`FaultServer`: a proxy that injects network faults between client and service.
+
+From a shell: ``python -m automate_lite.testing flows|action-provider|auth``.
+Nothing in the rest of the package imports this one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .action_provider import ActionProviderStub
+    from .auth import AuthStub
+    from .faults import FaultServer
+    from .flows import FlowsStub
+
+_LAZY = {
+    "ActionProviderStub": "action_provider",
+    "AuthStub": "auth",
+    "FaultServer": "faults",
+    "FlowsStub": "flows",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'automate_lite.testing' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+__all__ = ["ActionProviderStub", "AuthStub", "FaultServer", "FlowsStub"]

@@ -1,0 +1,106 @@
+"""Run a stand-in in the foreground: ``python -m automate_lite.testing SERVICE [options]``.
+
+It prints the service URL on one line to stdout, then serves until SIGINT or SIGTERM::
+
+    python -m automate_lite.testing action-provider --port 8000 --token tok-alice=urn:globus:auth:identity:alice
+
+A new service is one more subparser whose ``start`` default builds something with
+``url``, ``serve_forever()`` and ``stop()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import uuid
+from types import FrameType
+from typing import Callable, Protocol, Sequence
+
+from .action_provider import ActionProviderStub
+from .auth import AuthStub
+from .flows import FlowsStub
+
+
+class _Service(Protocol):
+    @property
+    def url(self) -> str: ...
+
+    def serve_forever(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def _parse_tokens(specs: Sequence[str] | None) -> dict[str, str] | None:
+    """``TOKEN=IDENTITY`` pairs; a bare ``TOKEN`` gets a stable identity derived from it."""
+    if not specs:
+        return None
+    tokens = {}
+    for spec in specs:
+        token, sep, identity = spec.partition("=")
+        tokens[token] = identity if sep else (
+            f"urn:globus:auth:identity:{uuid.uuid5(uuid.NAMESPACE_URL, token)}")
+    return tokens
+
+
+def _action_provider(args: argparse.Namespace) -> _Service:
+    return ActionProviderStub(tokens=_parse_tokens(args.token), prefix=args.prefix,
+                              host=args.host, port=args.port)
+
+
+def _flows(args: argparse.Namespace) -> _Service:
+    return FlowsStub(tokens=_parse_tokens(args.token), flow_tokens=_parse_tokens(args.flow_token),
+                     action_token=args.action_token, host=args.host, port=args.port)
+
+
+def _auth(args: argparse.Namespace) -> _Service:
+    return AuthStub(host=args.host, port=args.port)
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # serve_forever only stops on an exception in this thread; reuse Ctrl-C's path
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, start the chosen stand-in and serve until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m automate_lite.testing",
+                                     description="Loopback stand-ins for Globus services.")
+    services = parser.add_subparsers(dest="service", required=True, metavar="SERVICE")
+
+    ap = services.add_parser("action-provider", help="a Globus Action Provider")
+    ap.add_argument("--token", action="extend", nargs="+", metavar="TOKEN[=IDENTITY]",
+                    help="accept this bearer token (repeatable); without any, no auth")
+    ap.add_argument("--prefix", default="", help="mount below this path, e.g. /hello_world")
+    ap.set_defaults(start=_action_provider)
+
+    fl = services.add_parser("flows", help="the Globus Flows service")
+    fl.add_argument("--token", action="extend", nargs="+", metavar="TOKEN[=IDENTITY]",
+                    help="accept this service token (repeatable); with no tokens at all, no auth")
+    fl.add_argument("--flow-token", action="extend", nargs="+", metavar="TOKEN[=IDENTITY]",
+                    help="accept this token for every flow's own scope (repeatable)")
+    fl.add_argument("--action-token", help="bearer token the flow's Action states present to action providers")
+    fl.set_defaults(start=_flows)
+
+    services.add_parser("auth", help="Globus Auth's OAuth2 endpoints (login, refresh, revoke)").set_defaults(start=_auth)
+
+    for sub in services.choices.values():
+        sub.add_argument("--host", default="127.0.0.1")
+        sub.add_argument("--port", type=int, default=0, help="0 (default): a free port")
+
+    args = parser.parse_args(argv)
+    start: Callable[[argparse.Namespace], _Service] = args.start
+    service = start(args)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    print(service.url, flush=True)
+    try:
+        service.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
