@@ -30,7 +30,8 @@ from ._core.http import (
     json_op,
     uuid_segment,
 )
-from ._core.ops import AsyncDriven, AsyncTransport, Op, SyncDriven, SyncTransport
+from ._client import AsyncDriven, SyncDriven
+from ._core.ops import AsyncTransport, Op, SyncTransport
 from ._core.paging import Pager, check_poll_args, poll_op
 from ._core.response import APIResponse
 from ._core.scopes import flow_scope as derive_flow_scope
@@ -395,7 +396,7 @@ class FlowOps(Frozen):
             ("subscription_id", subscription_id),
             ("authentication_policy_id", authentication_policy_id),
         ):
-            if value is not None and value is not MISSING:
+            if value is not None:
                 if name not in ("definition", "input_schema"):
                     _check_str(value, name)
                 doc[name] = value
