@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from automate_lite.errors import FlowValidationError, UsageError
+from automate_lite.definitions.rules import RULES, RuleError, describe_rule, rule_matches
 from automate_lite.definitions.validation import (
     STATE_TYPES,
+    Problem,
+    _format,
     flow_definition_problems,
     validate_flow_definition,
 )
@@ -804,6 +808,72 @@ def test_module_imports_only_the_standard_library() -> None:
     assert top <= set(sys.stdlib_module_names) | {"__future__"}, top
 
 
+# ----------------------------------------------------------------------------- the corpus
+
+CORPUS = sorted((Path(__file__).parent / "flows").glob("*.json"))
+
+
+def test_the_corpus_covers_every_state_type_field_and_operator() -> None:
+    from automate_lite.definitions.rules import OPERATORS, STATE_TABLE
+
+    seen_fields: dict[str, set[str]] = {t: set() for t in STATE_TABLE}
+    seen_ops: set[str] = set()
+
+    def walk_rules(rules: Any) -> None:
+        for rule in rules:
+            seen_ops.update(k for k in rule if k in OPERATORS)
+            walk_rules(rule.get("And", []) + rule.get("Or", []) + ([rule["Not"]] if "Not" in rule else []))
+
+    for path in CORPUS:
+        for state in json.loads(path.read_text())["States"].values():
+            seen_fields[state["Type"]].update(state)
+            walk_rules(state.get("Choices", []))
+    for stype, spec in STATE_TABLE.items():
+        assert set(spec.fields) | {"Type", "Comment"} <= seen_fields[stype] | ({"Next", "End"} - set(spec.fields)), stype
+    assert seen_ops == set(OPERATORS)
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
+def test_every_corpus_definition_validates(path: Path) -> None:
+    definition = json.loads(path.read_text())
+    assert flow_definition_problems(definition) == []
+
+
+# ----------------------------------------------------------------------------- problems, the rule table
+
+
+def test_problems_carry_their_rule_and_location_and_pickle() -> None:
+    import pickle
+
+    d = flow(**{"Copy files": action(Parameters={"DATA": [{"p.$": "nope"}]})})
+    (problem,) = flow_definition_problems(d)
+    assert problem == ("$.States['Copy files'].Parameters.DATA[0]['p.$']", problem.message)
+    assert problem.rule == "dollar-key" and problem.loc == ("States", "Copy files", "Parameters", "DATA", 0, "p.$")
+    assert problem.path == problem[0] and isinstance(problem, tuple)
+    again = pickle.loads(pickle.dumps(problem))
+    assert isinstance(again, Problem) and again == problem and again.rule == problem.rule and again.loc == problem.loc
+    with pytest.raises(FlowValidationError) as info:
+        validate_flow_definition(d)
+    assert info.value.problems[0].rule == "dollar-key"
+
+
+def test_rule_evaluation_is_the_table_s() -> None:
+    doc = {"n": 5, "s": "log-1.txt", "t": "2024-05-01T00:00:00Z", "limit": 3, "b": False, "none": None}
+    assert rule_matches({"Variable": "$.n", "NumericGreaterThanPath": "$.limit"}, doc)
+    assert rule_matches({"Variable": "$.s", "StringMatches": "log-*.txt"}, doc)
+    assert not rule_matches({"Variable": "$.s", "StringMatches": "log-\\*.txt"}, doc)
+    assert rule_matches({"Variable": "$.t", "TimestampLessThan": "2025-01-01T00:00:00+00:00"}, doc)
+    assert not rule_matches({"Variable": "$.n", "StringEquals": "5"}, doc)  # wrong type: no match
+    assert rule_matches({"Variable": "$.none", "IsNull": True}, doc)
+    assert rule_matches({"Not": {"Variable": "$.missing", "IsPresent": True}}, doc)
+    assert rule_matches({"Variable": "$$.run_id", "StringEquals": "R"}, doc, {"run_id": "R"})
+    for bad in ({"Variable": "$.missing", "NumericEquals": 1}, {"Variable": "$.n"}, {"And": "x"}, {"Variable": "x y", "IsPresent": True}):
+        with pytest.raises(RuleError) as info:
+            rule_matches(bad, doc)
+        assert info.value.error == "States.Runtime"
+    assert describe_rule({"Variable": "$.n", "NumericGreaterThanEqualsPath": "$.limit"}) == "$.n >= $.limit"
+
+
 # ----------------------------------------------------------------------------- hypothesis
 
 KEYWORDS = [
@@ -899,9 +969,11 @@ def check_contract(value: Any) -> None:
     before = repr(value)
     problems = flow_definition_problems(value)
     assert isinstance(problems, list)
-    for path, msg in problems:
+    for problem in problems:
+        path, msg = problem
         assert isinstance(path, str) and path.startswith("$")
         assert isinstance(msg, str) and msg
+        assert problem.rule in RULES and _format(problem.loc) == path
     assert flow_definition_problems(value) == problems  # deterministic...
     assert flow_definition_problems(copy.deepcopy(value)) == problems  # ...and by value
     try:
