@@ -82,6 +82,9 @@ STATE_TABLE: dict[str, StateType] = {
             ("Seconds", "SecondsPath", "Timestamp", "TimestampPath", *_NEXT_END),
             exactly_one=(("Seconds", "SecondsPath", "Timestamp", "TimestampPath"),),
         ),
+        # globus-automate-client 0.18's schema also required Next and ResultPath here. The
+        # current docs do not say the service still does, so only Parameters is required:
+        # a local pre-check must not refuse what the service may take.
         StateType("ExpressionEval", ("Parameters", "ResultPath", *_NEXT_END), required=("Parameters",)),
         # fail_state: "CausePath ... Mutually exclusive with Cause", and the same for Error.
         StateType(

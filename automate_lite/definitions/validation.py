@@ -465,6 +465,8 @@ class _Checker:
             self.add(loc, "jsonpath", f"{field} must be {_PATH_HINT} ({why})")
 
     def result_path(self, loc: Loc, value: object) -> None:
+        # "$" (replace the whole document) is refused: the Flows docs always write
+        # "$.name", and globus-automate-client 0.18's schema required the "$." prefix.
         if not isinstance(value, str) or not value.startswith("$.") or len(value) < 3:
             self.add(loc, "result-path", 'ResultPath must be a JSONPath string starting with "$." (such as '
                      f'"$.result"), saying where the result goes (found {_found(value)})')
