@@ -839,6 +839,30 @@ def test_every_corpus_definition_validates(path: Path) -> None:
     assert flow_definition_problems(definition) == []
 
 
+def test_the_local_service_takes_the_corpus_and_refuses_with_the_same_locations() -> None:
+    """Over real HTTP on 127.0.0.1: the stand-in Flows service validates with the same table."""
+    import automate_lite as al
+    from automate_lite.flows import FlowsClient
+    from automate_lite.testing.flows import FlowsStub
+
+    with FlowsStub() as stub:
+        fc = FlowsClient.new_client(None, lambda **kw: al.BearerTokenAuthorizer("f"), al.BearerTokenAuthorizer("s"),
+                                    base_url=stub.url)
+        try:
+            for path in CORPUS:
+                created = fc.deploy_flow(json.loads(path.read_text()), path.stem)
+                assert created.http_status == 201 and created["definition"]["StartAt"]
+            bad = flow(**{"Copy files": action(Parameters={"n.=": "len(x"})})
+            with pytest.raises(al.errors.UnprocessableEntityError) as info:
+                fc.deploy_flow(bad, "bad", validate_definition=False)  # the service's own check
+            assert info.value.http_status == 422
+            (detail,) = info.value.raw_json["error"]["detail"]
+            (problem,) = flow_definition_problems(bad)
+            assert detail["loc"] == ["body", "definition", *problem.loc] and detail["msg"] == problem.message
+        finally:
+            fc.close()
+
+
 # ----------------------------------------------------------------------------- problems, the rule table
 
 
