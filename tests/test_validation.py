@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from automate_lite.errors import FlowValidationError, UsageError
-from automate_lite.definitions.rules import RULES, RuleError, describe_rule, rule_matches
+from automate_lite.definitions.rules import RULES, RuleError, action_target, describe_rule, rule_matches
 from automate_lite.definitions.validation import (
     STATE_TYPES,
     Problem,
@@ -879,6 +879,16 @@ def test_problems_carry_their_rule_and_location_and_pickle() -> None:
     with pytest.raises(FlowValidationError) as info:
         validate_flow_definition(d)
     assert info.value.problems[0].rule == "dollar-key"
+
+
+def test_action_target_reads_every_form() -> None:
+    assert action_target({"ActionUrl": "https://a.org/x"}) == ("url", "https://a.org/x")
+    assert action_target({"Handler": {"Type": "ActionProvider", "Url": "https://b.org"}}) == ("url", "https://b.org")
+    assert action_target({"Handler": {"Type": "RegisteredAPI", "Id": "r1"}}) == ("registered_api", "r1")
+    assert action_target({"Handler": "urn:globus:flows:handle:globus:search.get"}) == (
+        "handle", "urn:globus:flows:handle:globus:search.get")
+    for nothing in ({}, {"Handler": {"Type": "Other", "Url": "x"}}, {"Handler": ""}, {"Handler": {"Type": "RegisteredAPI"}}):
+        assert action_target(nothing) is None
 
 
 def test_rule_evaluation_is_the_table_s() -> None:

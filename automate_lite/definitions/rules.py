@@ -37,6 +37,7 @@ __all__ = [
     "RULES",
     "RuleError",
     "comparison_operators",
+    "action_target",
     "describe_rule",
     "rule_matches",
     "parse_timestamp",
@@ -139,6 +140,23 @@ RULES: dict[str, str] = {
     "reachable": "every state can be reached from StartAt",
     "json": "the definition is plain JSON (no cycles, string keys)",
 }
+
+
+def action_target(state: Mapping[str, Any]) -> tuple[str, str] | None:
+    """What an Action state calls: ``("url", url)`` for ``ActionUrl`` or an ActionProvider
+    ``Handler``, ``("registered_api", id)``, ``("handle", urn)`` for a handle string, or
+    None when the state names none of these (validation reports that)."""
+    url = state.get("ActionUrl")
+    if isinstance(url, str):
+        return ("url", url)
+    handler = state.get("Handler")
+    if isinstance(handler, str) and handler.strip():
+        return ("handle", handler)
+    if isinstance(handler, Mapping):
+        target = handler.get(HANDLER_TYPES.get(str(handler.get("Type")), ""))
+        if isinstance(target, str):
+            return ("url", target) if handler.get("Type") == "ActionProvider" else ("registered_api", target)
+    return None
 
 
 # ----------------------------------------------------------------------------- Choice operators
