@@ -343,3 +343,32 @@ def test_svg_without_graphviz_says_what_to_install(monkeypatch: pytest.MonkeyPat
     broken.chmod(0o755)
     with pytest.raises(al.UsageError, match="failed with exit status 3: syntax error in line 1"):
         to_svg(LINEAR)
+
+
+# ----------------------------------------------------------------------------- hypothesis
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=6) | st.sampled_from(["A", "B", "$.x", "Choice"])
+_values = st.recursive(
+    _scalars,
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(
+        st.sampled_from(["Type", "Next", "End", "Choices", "Default", "Catch", "ErrorEquals", "Variable", "And", "Or",
+                         "Not", "StringEquals", "IsPresent", "NumericGreaterThanPath"]) | st.text(max_size=3), c, max_size=4),
+    max_leaves=15,
+)
+_logs = st.lists(st.fixed_dictionaries({"code": st.sampled_from(["PassStarted", "ActionFailed", "FlowSucceeded", "FlowFailed",
+                                                                 "ChoiceCompleted", "X"]) | _scalars,
+                                        "details": st.fixed_dictionaries({}, optional={"state_name": st.sampled_from(["A", "B", "C"]) | _scalars})}),
+                 max_size=6)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.fixed_dictionaries({"StartAt": _scalars, "States": st.dictionaries(st.sampled_from(["A", "B", "C"]), _values, max_size=4)}),
+       _logs)
+def test_any_definition_and_log_draw_without_crashing(definition: Any, log: Any) -> None:
+    for legend in (True, False):
+        assert to_dot(definition, log, legend=legend) == to_dot(definition, log, legend=legend)
+        assert to_mermaid(definition, log, legend=legend).startswith("flowchart TD\n")
+    run_path(log)

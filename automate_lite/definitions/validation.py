@@ -52,7 +52,7 @@ order); last, unreachable states in document order (only when ``StartAt`` is sou
 
 Paths use dot notation (``$.States.Transfer.Next``), with brackets for list indexes
 and for names that are not identifiers (``$.States['Copy files'].Parameters['src.$']``).
-This module is a little over 500 lines because each field's check sits next to its
+This module is longer than 500 lines because each field's check sits next to its
 message; splitting it would scatter one rule over two files.
 """
 
