@@ -315,6 +315,8 @@ def test_the_legend_explains_what_the_picture_shows() -> None:
 def test_render_formats_and_bad_format() -> None:
     assert render(LINEAR) == to_dot(LINEAR)
     assert render(LINEAR, "mermaid", legend=False) == to_mermaid(LINEAR, legend=False)
+    assert render(LINEAR, "mermaid", direction="LR").startswith("flowchart LR\n")
+    assert "    rankdir=LR;\n" in render(LINEAR, "dot", direction="LR")
     with pytest.raises(al.UsageError, match="format must be dot, mermaid, svg or png"):
         render(LINEAR, "jpeg")  # type: ignore[call-overload]
 

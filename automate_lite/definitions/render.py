@@ -445,24 +445,25 @@ def to_png(definition: Mapping[str, Any], run_log: Any = None, *, rankdir: str =
 
 @overload
 def render(definition: Mapping[str, Any], format: Literal["png"], run_log: Any = ..., *,
-           legend: bool = ..., dot: str | None = ...) -> bytes: ...
+           direction: str = ..., legend: bool = ..., dot: str | None = ...) -> bytes: ...
 
 
 @overload
 def render(definition: Mapping[str, Any], format: Literal["dot", "mermaid", "svg"] = ..., run_log: Any = ..., *,
-           legend: bool = ..., dot: str | None = ...) -> str: ...
+           direction: str = ..., legend: bool = ..., dot: str | None = ...) -> str: ...
 
 
 def render(definition: Mapping[str, Any], format: str = "dot", run_log: Any = None, *,
-           legend: bool = True, dot: str | None = None) -> str | bytes:
+           direction: str = "TB", legend: bool = True, dot: str | None = None) -> str | bytes:
     """The flow drawn in ``format``: ``"dot"`` or ``"mermaid"`` text, ``"svg"`` text or
-    ``"png"`` bytes (these two need Graphviz). No HTTP call is made."""
-    if format == "dot":
-        return to_dot(definition, run_log, legend=legend)
+    ``"png"`` bytes (these two need Graphviz). ``direction`` is TB (top to bottom), LR,
+    BT or RL. No HTTP call is made."""
     if format == "mermaid":
-        return to_mermaid(definition, run_log, legend=legend)
+        return to_mermaid(definition, run_log, direction=direction, legend=legend)
+    if format == "dot":
+        return to_dot(definition, run_log, rankdir=direction, legend=legend)
     if format == "svg":
-        return to_svg(definition, run_log, legend=legend, dot=dot)
+        return to_svg(definition, run_log, rankdir=direction, legend=legend, dot=dot)
     if format == "png":
-        return to_png(definition, run_log, legend=legend, dot=dot)
+        return to_png(definition, run_log, rankdir=direction, legend=legend, dot=dot)
     raise UsageError(f"format must be dot, mermaid, svg or png, got {format!r}")
