@@ -459,7 +459,8 @@ def render(definition: Mapping[str, Any], format: str = "dot", run_log: Any = No
     ``"png"`` bytes (these two need Graphviz). ``direction`` is TB (top to bottom), LR,
     BT or RL. No HTTP call is made."""
     if format == "mermaid":
-        return to_mermaid(definition, run_log, direction=direction, legend=legend)
+        return to_mermaid(definition, run_log, direction="TD" if direction == "TB" else direction, legend=legend)
+    direction = "TB" if direction == "TD" else direction  # Mermaid's spelling of top-down
     if format == "dot":
         return to_dot(definition, run_log, rankdir=direction, legend=legend)
     if format == "svg":
