@@ -82,7 +82,7 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from ..definitions import expressions, jsonpath
 from ..definitions.rules import RuleError, parse_timestamp as _timestamp
