@@ -19,6 +19,7 @@ from typing import (
     TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Generic, Iterable, Iterator, Mapping, Sequence, TypeVar,
 )
 
+from ._core.checks import string_list
 from ._core.config import check_authorizer, check_timeout, headers_with
 from ._core.http import (
     DEFAULT_RETRY,
@@ -548,12 +549,13 @@ class FlowOps(Frozen):
         doc["request_id"] = str(request_id)
         if _given(label):
             doc["label"] = label
+        # The same checks as ActionOps.run: a bare string is refused, not wrapped.
         if _given(tags):
-            doc["tags"] = _str_list(tags, "tags")
+            doc["tags"] = string_list(tags, "tags", "['nightly', 'project-x']")
         if managers:
-            doc["run_managers"] = _str_list(managers, "run_managers")
+            doc["run_managers"] = string_list(managers, "run_managers")
         if monitors:
-            doc["run_monitors"] = _str_list(monitors, "run_monitors")
+            doc["run_monitors"] = string_list(monitors, "run_monitors")
         if _given(activity_notification_policy):
             policy = activity_notification_policy
             if not isinstance(policy, Mapping):

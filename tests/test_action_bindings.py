@@ -132,3 +132,18 @@ def test_use_temporary_authorizer_yields_a_new_client() -> None:
     auth = al.BearerTokenAuthorizer(TOKEN)
     with client.use_temporary_authorizer(auth) as temp:
         assert temp.authorizer is auth and client.authorizer is None
+
+
+def test_identity_lists_checked_alike_for_actions_and_flows() -> None:
+    fc = al.FlowsClient(authorizer=None, transport=_PicklableTransport())
+    ac = al.ActionClient("https://actions.example.org/x", None, transport=_PicklableTransport())
+    fid = "3b6b1e9a-6b6f-4e3c-9c62-2a7f4d1c0e11"
+    with pytest.raises(al.UsageError, match="list of strings") as flows_error:
+        fc.run_flow(fid, None, {}, run_managers="urn:globus:auth:identity:x")
+    with pytest.raises(al.UsageError, match="list of strings") as action_error:
+        ac.run({}, manage_by="urn:globus:auth:identity:x")
+    assert str(flows_error.value).split(" must")[1] == str(action_error.value).split(" must")[1]
+
+
+def test_login_default_scopes_drop_run() -> None:
+    assert al.RUN_FLOWS_SCOPE not in al.ALL_FLOW_SCOPES
