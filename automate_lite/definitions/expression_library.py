@@ -183,7 +183,7 @@ def compare(op: str, a: Any, b: Any) -> bool:
 def _power(a: Any, b: Any) -> Any:
     if isinstance(a, int) and isinstance(b, int) and b >= 0:
         # Decide before computing: 10 ** 10**9 would take the machine.
-        if a not in (0, 1, -1) and b * max(abs(a).bit_length(), 1) > 1000:
+        if a not in (0, 1, -1) and b * math.log2(abs(a)) > 1000:
             raise ExpressionError("the power is too large (results stay under 10**300)")
         return a**b
     try:
