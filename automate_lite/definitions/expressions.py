@@ -58,6 +58,10 @@ Every problem (syntax, an unknown name, a type mismatch, division by zero, a lim
 raises :class:`ExpressionError`, whose message names the reason, the column and the
 expression; :func:`parse` raises the syntax errors alone, so a validator can report
 them before a flow is deployed.
+
+The module is longer than the project's usual 500 lines because the tokenizer, the node
+classes and the parser describe one grammar and are read together; the values, the
+functions and the methods live in :mod:`.expression_library`.
 """
 
 from __future__ import annotations
