@@ -443,7 +443,7 @@ class _Checker:
                      f'"Url": "https://..."}} or {{"Type": "RegisteredAPI", "Id": "..."}} (found {_found(value)})')
             return
         htype = value.get("Type")
-        if htype not in HANDLER_TYPES:
+        if not isinstance(htype, str) or htype not in HANDLER_TYPES:
             self.add((*loc, "Type"), "handler", f"Handler Type must be ActionProvider or RegisteredAPI "
                      f"(found {_found(htype)}){_suggest(htype, tuple(HANDLER_TYPES))}")
             return
