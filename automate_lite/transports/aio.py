@@ -45,7 +45,7 @@ from ..errors import (
     TransportError,
     UsageError,
 )
-from .urllib3 import _bypass, network_settings, parse_proxy
+from ._network import bypass_proxy as _bypass, network_settings, parse_proxy
 
 if TYPE_CHECKING:
     from .threaded import ThreadedAsyncTransport
