@@ -131,7 +131,7 @@ def split_url(url: object, what: str = "the URL") -> URLParts:
             f"{what} must not carry user info (user:password@); give credentials to an authorizer instead: {shown!r}"
         )
     if not authority:
-        raise UsageError(f"{what} has no host: {shown!r}")
+        raise UsageError(f"{what} must have a host, such as 'https://example.org/path'; got {shown!r}")
     if authority.startswith("["):
         close = authority.find("]")
         literal, after = authority[1:close], authority[close + 1 :]
@@ -140,7 +140,7 @@ def split_url(url: object, what: str = "the URL") -> URLParts:
         except ValueError:
             address = None
         if address is None or "%" in literal or (after and not after.startswith(":")):
-            raise UsageError(f"{what} has an invalid IPv6 host: {shown!r}")
+            raise UsageError(f"{what} must have a valid IPv6 host such as [::1]; got {shown!r}")
         host, port_text = str(address), after[1:] if after else None
     else:
         name, colon, port_text_ = authority.partition(":")
@@ -150,17 +150,17 @@ def split_url(url: object, what: str = "the URL") -> URLParts:
             try:
                 host = host.encode("idna").decode("ascii")
             except UnicodeError:
-                raise UsageError(f"{what} has a host name that is not valid: {shown!r}") from None
+                raise UsageError(f"{what} must have a valid host name; got {shown!r}") from None
         if not _plain_name(host[:-1] if host.endswith(".") else host):
             raise UsageError(
-                f"{what} has a host that is not a plain name or address (only letters, digits, '.', '-' and "
-                f"'_' are accepted): {shown!r}"
+                f"{what} must have a host that is a plain name or address (only letters, digits, '.', '-' and "
+                f"'_' are accepted); got {shown!r}"
             )
         labels = host.rstrip(".").split(".")
         if _numeric_label(labels[-1]) and not (len(labels) == 4 and all(_octet(p) for p in labels)):
             raise UsageError(
-                f"{what} has a numeric host that is not a plain IPv4 address (write it as four decimal "
-                f"numbers such as 127.0.0.1): {shown!r}"
+                f"{what} must write a numeric host as a plain IPv4 address, four decimal "
+                f"numbers such as 127.0.0.1; got {shown!r}"
             )
     default = 443 if scheme == "https" else 80
     if port_text is None:
@@ -168,7 +168,7 @@ def split_url(url: object, what: str = "the URL") -> URLParts:
     elif port_text.isascii() and port_text.isdigit() and len(port_text) <= 5 and 0 < int(port_text) < 65536:
         port = int(port_text)
     else:
-        raise UsageError(f"{what} has an invalid port (a number from 1 to 65535 is needed): {shown!r}")
+        raise UsageError(f"{what} must have a port from 1 to 65535 (or none); got {shown!r}")
     target = tail.partition("#")[0]
     if not target.startswith("/"):
         target = "/" + target
