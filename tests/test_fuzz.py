@@ -400,7 +400,8 @@ def test_flow_validation_of_deep_definitions(depth: int) -> None:
 @example("a@127.0.0.1/")
 @example("127.0.0.1\t.evil.example/")
 def test_the_plain_http_host_is_what_urlsplit_says(rest: str) -> None:
-    """The token guard's quick host reading never differs from ``urlsplit().hostname``."""
+    """The token guard's host reading (``_core.urls.split_url``) refuses what parsers
+    could read differently, and otherwise never differs from ``urlsplit().hostname``."""
     from urllib.parse import urlsplit
 
     from automate_lite._core.http import _plain_http_host
@@ -413,5 +414,9 @@ def test_the_plain_http_host_is_what_urlsplit_says(rest: str) -> None:
     try:
         got: object = _plain_http_host(url)
     except ValueError as e:
+        if isinstance(e, al.UsageError):
+            return  # refused as ambiguous (issue 14): nothing is sent anywhere
         got = type(e)
+    if isinstance(expected, str) and not expected.isascii():
+        expected = expected.encode("idna").decode("ascii")  # the name the socket resolves
     assert got == expected
