@@ -129,7 +129,8 @@ class Context:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.out = Output(getattr(args, "format", "auto"))
-        self._manager: LoginManager | None | bool = False  # False: not looked for yet
+        self._manager: LoginManager | None = None
+        self._looked_for_manager = False
         self._service_scopes: list[str] = []
         self._action_client: ActionClient | None = None
 
@@ -137,8 +138,8 @@ class Context:
 
     def login_manager(self) -> LoginManager | None:
         """The login extra's manager in no-login mode, if it is installed and has a token file."""
-        if self._manager is False:
-            self._manager = None
+        if not self._looked_for_manager:
+            self._looked_for_manager = True
             if importlib.util.find_spec("globus_sdk") is not None:
                 from ..extras.storage import default_token_path
 
@@ -148,7 +149,7 @@ class Context:
 
                     self._manager = LoginManager(token_file=path, login="never",
                                                  auth_base_url=getattr(self.args, "auth_url", None))
-        return self._manager or None
+        return self._manager
 
     def stored_authorizer(self, scope: str) -> Any:
         """An authorizer for ``scope`` from the token file, or None."""
