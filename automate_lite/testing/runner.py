@@ -8,7 +8,10 @@ call their ``ActionUrl`` with automate-lite's own :class:`~automate_lite.AsyncAc
 The data rules follow Globus Flows (the Amazon States Language without ``OutputPath``):
 
 * The run input is the first *state document* (``$``). ``$._context`` / ``$$.`` read the
-  run context: ``run_id``, ``flow_id``, ``flow_title``, ``user_id``, ``label``, ``tags``.
+  run context the docs' Run Context page lists: ``run_id``, ``flow_id``, ``username``,
+  ``email``, ``user_id`` and ``identities`` (URNs), ``token_info`` {exp, iat, nbf}; plus
+  ``action_id`` (the run id, which flows written for the older service read),
+  ``flow_title``, ``label``, ``tags``.
 * A state's input is the value at its ``InputPath`` (default ``$``); when it has
   ``Parameters`` they are built from that input: ``"k.$": "$.path"`` copies a value,
   ``"k.=": "expr"`` evaluates an expression (:mod:`automate_lite.definitions.expressions`), other keys are
@@ -26,10 +29,12 @@ The data rules follow Globus Flows (the Amazon States Language without ``OutputP
   resumes the action. ``WaitTime`` (default 300 s, time spent INACTIVE not counted)
   bounds the wait. ``ExceptionOnActionFailure`` (default true) makes a FAILED action
   an error; when false the FAILED status is stored as the result and the run goes on.
-* ``CreateWebInput`` opens a web input (``Parameters``: ``title``, ``input_type``
-  ``"selection"``/``"text"``/..., ``options`` (labels), ``respondents``, ``viewers``;
-  respondents default to the run's owner); ``AwaitWebInput`` (``Parameters``:
-  ``{"web_input_id.$": ...}``) holds the run INACTIVE until it is answered.
+* ``CreateWebInput`` opens a web input (``Parameters``: ``InputType`` Selection|Text,
+  ``Context`` {Title, PresentationStyle, Text | Rows}, ``Options`` [{Value, Label,
+  Description}], ``RespondentUrns`` (default: the run's owner), ``ViewerUrns``; the older
+  lowercase ``title``/``input_type``/``options``/``respondents`` still work);
+  ``AwaitWebInput`` (``Parameters``: ``{"web_input_id.$": ...}``) holds the run INACTIVE
+  until it is answered.
 
 Errors a state can raise (``Catch`` matches them by name, or ``States.ALL``):
 
