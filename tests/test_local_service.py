@@ -439,3 +439,31 @@ def test_generated_definitions_never_crash_the_runner(definition: dict[str, Any]
     asyncio.run(main())
     assert live.status in ("SUCCEEDED", "FAILED"), live.status
     assert "runner failed" not in str(live.details.get("description")), live.details
+
+
+# ----------------------------------------------------------------------------- per-route scopes
+
+
+def test_routes_take_the_scope_the_service_requires() -> None:
+    with FlowsStub(tokens={"all": ALICE}) as stub:
+        stub.add_scoped_token("manage", ALICE, ["manage_flows"])
+        stub.add_scoped_token("status", ALICE, ["https://auth.globus.org/scopes/eec9b274-0c81-4334-bdc2-54e90e689b9a/run_status"])
+        stub.add_scoped_token("runmanage", ALICE, ["run_manage"])
+
+        def client(token: str) -> FlowsClient:
+            return FlowsClient.new_client("c", lambda **kw: al.BearerTokenAuthorizer("f"),
+                                          al.BearerTokenAuthorizer(token), base_url=stub.url)
+
+        with client("all") as everything, client("manage") as manage, client("status") as status, \
+                client("runmanage") as runmanage:
+            fid = manage.deploy_flow(one("P", {"Type": "Pass"}), "scoped")["id"]
+            assert manage.get_flow(fid)["id"] == fid  # manage_flows covers view_flows
+            with pytest.raises(al.AutomateAPIError) as info:
+                manage.list_runs()
+            assert info.value.http_status == 403 and info.value.code == "MISSING_SCOPE"
+            assert "run_status" in str(info.value)
+            assert "runs" in status.list_runs().data and "runs" in runmanage.list_runs().data
+            with pytest.raises(al.AutomateAPIError) as info:
+                status.deploy_flow(one("P", {"Type": "Pass"}), "nope")
+            assert info.value.code == "MISSING_SCOPE" and "manage_flows" in str(info.value)
+            assert everything.list_flows().data["flows"]  # the permissive default still works

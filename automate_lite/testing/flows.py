@@ -272,6 +272,7 @@ class Caller:
     principals: frozenset[str]  # the identity and its groups
     kind: Literal["service", "flow", "any"]  # "any": auth is off
     flow_id: str | None = None  # a flow token bound to one flow; None: every flow
+    scopes: frozenset[str] | None = None  # a service token's scope names; None: all of them
 
 
 @dataclass(frozen=True)
@@ -603,6 +604,22 @@ def _parse_script(body: Doc, default_active_s: float) -> RunScript:
 
 _Needs = Literal["service", "flow", "either"]
 
+#: The service scope each route takes (as the Flows service and globus-automate-client's
+#: authorizer_callback use them); a broader scope covers the narrower one.
+_ROUTE_SCOPES: dict[tuple[str, str], str] = {
+    **{("GET", p): "view_flows" for p in ("/flows", "/flows/{flow_id}")},
+    **{(m, p): "manage_flows" for m, p in (
+        ("POST", "/flows"), ("POST", "/flows/validate"), ("POST", "/flows/dry-run"),
+        ("PUT", "/flows/{flow_id}"), ("DELETE", "/flows/{flow_id}"))},
+    **{("GET", p): "run_status" for p in (
+        "/runs", "/runs/{run_id}", "/runs/{run_id}/log", "/runs/{run_id}/definition", "/flows/{flow_id}/runs")},
+    **{(m, p): "run_manage" for m, p in (
+        ("PUT", "/runs/{run_id}"), ("POST", "/runs/{run_id}/cancel"), ("POST", "/runs/{run_id}/release"),
+        ("POST", "/batch/runs"))},
+}
+_COVERS = {"all": {"view_flows", "manage_flows", "run_status", "run_manage"},
+           "manage_flows": {"view_flows"}, "run_manage": {"run_status"}}
+
 
 class FlowsStub:
     """The Flows service on ``127.0.0.1``: ``.url``, ``.state``, ``with`` support.
@@ -656,6 +673,7 @@ class FlowsStub:
         self._clock = clock
         self.state = FlowsState()
         self._users: dict[str, Doc] = {}
+        self._scoped_tokens: dict[str, tuple[str, frozenset[str]]] = {}
         self._role_tokens: dict[str, str] = {"User": action_token} if action_token else {}
         self.app = App()
         self._register_routes()
@@ -780,6 +798,19 @@ class FlowsStub:
                 "username": username, "email": email,
                 "identities": [urn, *(_as_urn(i) for i in identities if _as_urn(i) != urn)],
             }
+
+    def add_scoped_token(self, token: str, identity: str, scopes: Iterable[str]) -> None:
+        """Accept ``token`` as a service token of ``identity`` holding only ``scopes``.
+
+        Scopes are the Flows service's scope names (``all``, ``manage_flows``,
+        ``view_flows``, ``run_status``, ``run_manage``; full scope strings work too).
+        Routes then answer 403 MISSING_SCOPE without the scope they take, so a test can
+        see which token a client method uses. Tokens given as ``tokens`` hold ``all``.
+        """
+        names = frozenset(s.rsplit("/", 1)[-1] for s in scopes)
+        with self.state.lock:
+            self._scoped_tokens[token] = (_as_urn(identity), names)
+            self.auth_enabled = True
 
     def add_run_as_token(self, role: str, token: str) -> None:
         """Give runs a token for the RunAs role ``role`` ("User" is the run's owner).
@@ -948,12 +979,19 @@ class FlowsStub:
     def _route(self, method: str, pattern: str, needs: _Needs, fn: Callable[..., Reply]) -> None:
         """Register ``fn(req, caller, now, **path_args)`` behind auth, lock and error mapping."""
 
+        required = _ROUTE_SCOPES.get((method, pattern))
+
         def handler(req: StubRequest, **kwargs: str) -> Reply:
             with self.state.lock:
                 # Handlers run in server threads; one lock makes each request atomic.
                 self.state.requests.append(req)
                 try:
                     caller = self._authenticate(req, needs, kwargs.get("flow_id"))
+                    if required is not None and caller.kind == "service" and caller.scopes is not None and not any(
+                        required == held or required in _COVERS.get(held, ()) for held in caller.scopes
+                    ):
+                        raise _Fail(403, "MISSING_SCOPE",
+                                    f"This operation needs a token for the scope {FLOWS_SCOPE_PREFIX}{required}")
                     return fn(req, caller, self._clock(), **kwargs)
                 except _Fail as fail:
                     return fail.reply()
@@ -966,7 +1004,10 @@ class FlowsStub:
         token = req.bearer_token
         if not token:
             raise _Fail(401, "AUTHENTICATION_ERROR", "No bearer token was given (Authorization: Bearer ...)")
-        if token in self._tokens:
+        if token in self._scoped_tokens:
+            identity, scopes = self._scoped_tokens[token]
+            caller = Caller(identity, self._principals_of(identity), "service", scopes=scopes)
+        elif token in self._tokens:
             identity = self._tokens[token]
             caller = Caller(identity, self._principals_of(identity), "service")
         elif token in self._flow_tokens:
