@@ -84,6 +84,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
+import re
 import threading
 import time
 from dataclasses import dataclass, field
