@@ -32,28 +32,7 @@ __all__ = [
 ]
 
 
-class MissingType:
-    """The type of :data:`MISSING`: "the caller did not pass this"."""
-
-    _instance: "MissingType | None" = None
-
-    def __new__(cls) -> "MissingType":
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __reduce__(self) -> str:
-        return "MISSING"
-
-
-#: "Not given": the field is left out of the request body. ``None`` means send ``null``.
-MISSING: Any = MissingType()
+from .values import MISSING, MissingType  # noqa: E402  (defined with the other plain values)
 
 
 @runtime_checkable
