@@ -338,13 +338,15 @@ def test_a_real_flow_runs_offline_with_its_public_urls(tmp_path: Path) -> None:
 
 def test_the_same_flow_from_async_code() -> None:
     async def main(tmp: Path) -> Any:
-        async with LocalGlobus(collections={"src-c": tmp / "src", "dst-c": tmp / "dst"}) as local:
+        # one destination per run: concurrent copies into one folder would race with each listing
+        dirs = {"src-c": tmp / "src", **{f"dst-{i}": tmp / f"dst{i}" for i in range(3)}}
+        async with LocalGlobus(collections=dirs) as local:
             (tmp / "src" / "f").write_text("abc")
             fid = local.providers.compute.register(_sizes)
             async with local.async_flows_client() as flows:
                 flow = await flows.deploy_flow(FLOW, title="async")
-                runs = await asyncio.gather(*(flows.run_flow(flow["id"], None, {"src": "src-c", "dst": "dst-c",
-                                                                                "fn": fid}) for _ in range(3)))
+                runs = await asyncio.gather(*(flows.run_flow(flow["id"], None, {"src": "src-c", "dst": f"dst-{i}",
+                                                                                "fn": fid}) for i in range(3)))
                 return await asyncio.gather(*(flows.wait_for_run(r["run_id"], timeout=30, initial_delay=0.02)
                                               for r in runs))
 
