@@ -601,6 +601,8 @@ class FlowsStub:
         seed_registered_apis: start with two example registered APIs.
         clock: the time source (``time.time``); a test may pass its own.
         host, port: where to listen (port 0: a free one).
+        action_urls: where each ``ActionUrl`` is really served: a function of the URL
+            (e.g. ``LocalProviders.map_url``) or a mapping; None runs them as written.
     """
 
     def __init__(
@@ -619,6 +621,7 @@ class FlowsStub:
         clock: Callable[[], float] = time.time,
         host: str = "127.0.0.1",
         port: int = 0,
+        action_urls: Callable[[str], str] | Mapping[str, str] | None = None,
     ) -> None:
         self.auth_enabled = tokens is not None or flow_tokens is not None
         self._tokens = {t: _as_urn(i) for t, i in (tokens or {}).items()}
@@ -644,6 +647,8 @@ class FlowsStub:
         self.runner = FlowRunner(
             self, action_token=action_token, poll_initial_s=action_poll[0], poll_max_s=action_poll[1]
         )
+        if action_urls is not None:
+            self.runner.action_url_map = action_urls if callable(action_urls) else (lambda u: action_urls.get(u, u))
 
     # -- lifecycle ---------------------------------------------------------------------
 

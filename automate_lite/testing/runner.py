@@ -430,8 +430,13 @@ class FlowRunner:
         if transport is not None:
             await transport.aclose()
 
+    #: Where an ActionUrl is really served (FlowsStub's ``action_urls``); None: as written.
+    action_url_map: Callable[[str], str] | None = None
+
     def _client(self, url: str) -> Any:
         client = self._clients.get(url)
+        if client is None and self.action_url_map is not None and (target := self.action_url_map(url)) != url:
+            self._clients[url] = client = self._client(target)
         if client is None:
             from automate_lite import AsyncActionClient, BearerTokenAuthorizer
             from automate_lite.transports.threaded import ThreadedAsyncTransport
