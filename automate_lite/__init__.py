@@ -24,8 +24,6 @@ from ._core.scopes import (
     VIEW_FLOWS_SCOPE,
     flow_scope,
 )
-from .actions import ActionClient, ActionOps, AsyncActionClient
-from .flows import AsyncFlowsClient, FlowOps, FlowsClient
 from .errors import (
     AuthenticationError,
     AutomateAPIError,
@@ -50,11 +48,23 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .actions import ActionClient, ActionOps, AsyncActionClient
+    from .flows import AsyncFlowsClient, FlowOps, FlowsClient
     from .definitions.render import to_dot, to_mermaid
     from .definitions.validation import flow_definition_problems, validate_flow_definition
 
 
 def __getattr__(name: str) -> Any:
+    # The clients (frozen dataclasses: they import ``dataclasses``) load on first use,
+    # so a cold start that only imports the package pays for neither.
+    if name in ("ActionClient", "AsyncActionClient", "ActionOps"):
+        from . import actions
+
+        return getattr(actions, name)
+    if name in ("FlowsClient", "AsyncFlowsClient", "FlowOps"):
+        from . import flows
+
+        return getattr(flows, name)
     # Local validation is imported on first use: most programs never call it, and
     # serverless cold starts pay for every module on the import path.
     if name in ("validate_flow_definition", "flow_definition_problems"):

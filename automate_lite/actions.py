@@ -1,39 +1,28 @@
 """Globus Action Providers: the operations, once, and the sync and async clients.
 
-:class:`ActionOps` builds every Action Provider operation as a sans-IO generator;
-:class:`ActionClient` runs them with the sync driver and :class:`AsyncActionClient`
-with the async one. Both clients are immutable: derive a changed one with
-``client.replace(...)`` (or ``copy.replace(client, ...)`` on 3.13+); it shares the
-connection pool.
+:class:`ActionOps` writes every Action Provider route as a sans-IO operation;
+:class:`ActionClient` and :class:`AsyncActionClient` bind each one in a line
+(:mod:`automate_lite._core.bind`), so a method's signature is its operation's. Both
+clients are frozen dataclasses: derive a changed one with ``dataclasses.replace``
+(or ``client.replace(...)``); it shares the connection pool.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Generic, Iterable, Iterator, Literal, Mapping, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Literal, Mapping
 
+from ._client import AsyncClient, SyncClient, default_async_transport, default_sync_transport
+from ._core.baseops import BaseOps, ListResponse, listing
+from ._core.bind import async_iter, async_method, dress_class, sync_iter, sync_method
+from ._core.checks import check_positive_int, check_query_params, check_str, merge_fields, run_document
 from ._core.config import check_authorizer, check_timeout, headers_with
-from ._core.http import (
-    DEFAULT_RETRY,
-    Authorizer,
-    RetryPolicy,
-    Session,
-    check_base_url,
-    encode_json,
-    json_op,
-    path_segment,
-    request_op,
-)
-from ._core.ops import AsyncDriven, AsyncTransport, Op, SyncDriven, SyncTransport
-from ._core.paging import Pager, check_poll_args, poll_op
+from ._core.http import DEFAULT_RETRY, Authorizer, RetryPolicy, Session, check_base_url, encode_json, json_op, path_segment, request_op
+from ._core.ops import AsyncTransport, Op, SyncTransport
+from ._core.paging import Pager, check_poll_args
 from ._core.response import APIResponse
-from ._core.values import Frozen
-from .errors import UsageError
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
-
-#: The transport type of a client: SyncTransport or AsyncTransport.
-_T = TypeVar("_T")
+from ._core.watch import OnUpdate, check_on_update, watch_op
+from .errors import AutomateAPIError, UsageError
 
 __all__ = ["ActionOps", "ActionClient", "AsyncActionClient", "Routes", "ACTION_FINAL_STATES"]
 
@@ -44,31 +33,12 @@ Routes = Literal["legacy", "actions"]
 #: An action in one of these states will not change any more.
 ACTION_FINAL_STATES = frozenset({"SUCCEEDED", "FAILED"})
 
-_RUN_ALIASES = {"run_managers": "manage_by", "run_monitors": "monitor_by"}
+QueryParams = Mapping[str, object]
 
 
-def _string_list(value: Any, argument: str, example: str = "['urn:globus:auth:identity:<uuid>']") -> list[str] | None:
-    """``value`` as a list of strings (``None`` stays ``None``); a clear error otherwise."""
-    if value is None:
-        return None
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise UsageError(f"{argument} must be a list of strings such as {example}, got {value!r}")
-    items = list(value)
-    for item in items:
-        if not isinstance(item, str):
-            raise UsageError(f"{argument} must hold strings such as {example}, found {item!r}")
-    return items
-
-
-def _merge_aliases(primary: Any, name: str, kwargs: dict[str, Any], alias: str) -> list[str] | None:
-    merged = _string_list(primary, name)
-    extra = _string_list(kwargs.pop(alias, None), alias)
-    if extra is None:
-        return merged
-    return (merged or []) + [p for p in extra if p not in (merged or [])]
-
-
-class ActionOps(Frozen):
+@dress_class
+@dataclass(frozen=True, slots=True)
+class ActionOps(BaseOps):
     """Every Action Provider operation, as sans-IO generators.
 
     Usable directly by anyone who wants to drive the protocol with their own I/O::
@@ -78,13 +48,8 @@ class ActionOps(Frozen):
         request = next(op)     # Request(GET .../abc/status)
     """
 
-    __slots__ = __match_args__ = ("session", "routes")
     session: Session
-    routes: Routes
-
-    def __init__(self, session: Session, routes: Routes = "legacy") -> None:
-        self._set("session", session)
-        self._set("routes", routes)
+    routes: Routes = "legacy"
 
     def _action(self, action_id: str, legacy_suffix: str, new_suffix: str = "") -> str:
         seg = path_segment(action_id, "action_id")
@@ -92,9 +57,9 @@ class ActionOps(Frozen):
             return f"/{seg}/{legacy_suffix}"
         return f"/actions/{seg}{new_suffix}"
 
-    def introspect(self) -> Op[APIResponse]:
+    def introspect(self, *, query_params: QueryParams | None = None) -> Op[APIResponse]:
         """``GET {action_url}/``: the provider's description (scope, schema, ...)."""
-        return json_op(self.session, "GET", "/")
+        return json_op(self.session, "GET", "/", query=check_query_params(query_params))
 
     def run(
         self,
@@ -103,80 +68,74 @@ class ActionOps(Frozen):
         manage_by: Iterable[str] | None = None,
         monitor_by: Iterable[str] | None = None,
         label: str | None = None,
-        force_path: str | None = None,
         tags: Iterable[str] | None = None,
+        force_path: str | None = None,
+        *,
         release_after: str | int | None = None,
-        **kwargs: Any,
+        run_managers: Iterable[str] | None = None,
+        run_monitors: Iterable[str] | None = None,
+        query_params: QueryParams | None = None,
+        additional_fields: Mapping[str, Any] | None = None,
     ) -> Op[APIResponse]:
-        """``POST {action_url}/run`` (or ``/actions``): start an action.
+        """``POST {action_url}/run`` (or ``/actions``; ``force_path`` to another path): start an action.
 
-        Safe to retry: the request always carries a ``request_id`` (a fresh uuid4 when
-        not given), so a provider treats a repeat as the same action.
+        ``run_managers``/``run_monitors`` are the original's aliases of ``manage_by``/
+        ``monitor_by`` (both may be given; the lists are merged). Safe to retry: the
+        request always carries a ``request_id`` (a fresh uuid4 when not given), so a
+        provider treats a repeat as the same action.
         """
-        if not isinstance(body, Mapping):
-            raise UsageError(f"body must be a dict (the provider's input), got {type(body).__name__}")
-        manage = _merge_aliases(manage_by, "manage_by", kwargs, "run_managers")
-        monitor = _merge_aliases(monitor_by, "monitor_by", kwargs, "run_monitors")
-        if kwargs:
-            raise UsageError(
-                f"run() got unexpected argument(s) {sorted(kwargs)}; it takes body, request_id, "
-                "manage_by/run_managers, monitor_by/run_monitors, label, tags, release_after, force_path"
-            )
-        import uuid  # imported on first run(), not by `import automate_lite`
-
-        if request_id is None:
-            request_id = str(uuid.uuid4())
-        elif not isinstance(request_id, (str, uuid.UUID)) or not str(request_id):
-            raise UsageError(f"request_id must be a non-empty string, got {request_id!r}")
-        if label is not None and not isinstance(label, str):
-            raise UsageError(f"label must be a string, got {label!r}")
-        tag_list = _string_list(tags, "tags", "['nightly', 'project-x']")
-        if release_after is not None and not isinstance(release_after, (str, int)):
-            raise UsageError(f"release_after must be an ISO 8601 duration string or seconds (int), got {release_after!r}")
-        doc: dict[str, Any] = {"request_id": str(request_id), "body": dict(body)}
-        for key, value in (
-            ("label", label),
-            ("tags", tag_list),
-            ("monitor_by", monitor),
-            ("manage_by", manage),
-            ("release_after", release_after),
-        ):
-            if value is not None:
-                doc[key] = value
-        payload = encode_json(doc, "body")
+        doc = run_document(
+            body, "body", request_id, label, tags,
+            ("monitor_by", _merged(monitor_by, run_monitors, "monitor_by", "run_monitors")),
+            ("manage_by", _merged(manage_by, run_managers, "manage_by", "run_managers")),
+        )
+        if release_after is not None:
+            if isinstance(release_after, bool) or not isinstance(release_after, (str, int)):
+                raise UsageError(f"release_after must be an ISO 8601 duration string or seconds (int), got {release_after!r}")
+            doc["release_after"] = release_after
+        payload = encode_json(merge_fields(doc, additional_fields), "body")
+        query = check_query_params(query_params)
         if force_path:
-            if not isinstance(force_path, str):
-                raise UsageError(f"force_path must be a string, got {force_path!r}")
-            return self._post_to(force_path, payload)
-        path = "/run" if self.routes == "legacy" else "/actions"
-        return _parsed(request_op(self.session, "POST", path, body=payload, safe_to_retry=True), self.session, path)
+            check_str(force_path, "force_path")
+            if force_path.startswith(("http://", "https://")):
+                url = check_base_url(force_path, "force_path")
+                op = request_op(self.session, "POST", "", query=query, body=payload, safe_to_retry=True, absolute_url=url)
+                return _parsed(op, url)
+            path = "/" + force_path.lstrip("/")
+        else:
+            path = "/run" if self.routes == "legacy" else "/actions"
+        op = request_op(self.session, "POST", path, query=query, body=payload, safe_to_retry=True)
+        return _parsed(op, self.session.base_url + path)
 
-    def _post_to(self, force_path: str, payload: bytes) -> Op[APIResponse]:
-        if force_path.startswith(("http://", "https://")):
-            url = check_base_url(force_path, "force_path")
-            op = request_op(self.session, "POST", "", body=payload, safe_to_retry=True, absolute_url=url)
-            return _parsed(op, self.session, url)
-        path = "/" + force_path.lstrip("/")
-        return _parsed(request_op(self.session, "POST", path, body=payload, safe_to_retry=True), self.session, path)
-
-    def status(self, action_id: str) -> Op[APIResponse]:
+    def status(self, action_id: str, *, query_params: QueryParams | None = None) -> Op[APIResponse]:
         """``GET {action_url}/{action_id}/status`` (or ``/actions/{action_id}``)."""
-        return json_op(self.session, "GET", self._action(action_id, "status"))
+        return json_op(self.session, "GET", self._action(action_id, "status"), query=check_query_params(query_params))
 
-    def cancel(self, action_id: str) -> Op[APIResponse]:
+    def get_definition(self, action_id: str, *, query_params: QueryParams | None = None) -> Op[APIResponse]:
+        """``GET {action_url}/runs/{action_id}/definition``: the flow definition a run started with.
+
+        As in the original SDK, for an ``ActionClient`` pointed at the Flows service
+        (a flow is an Action Provider at ``/flows/{flow_id}``).
+        """
+        path = f"/runs/{path_segment(action_id, 'action_id')}/definition"
+        return json_op(self.session, "GET", path, query=check_query_params(query_params))
+
+    def cancel(self, action_id: str, *, query_params: QueryParams | None = None) -> Op[APIResponse]:
         """``POST {action_url}/{action_id}/cancel`` (or ``/actions/{action_id}/cancel``)."""
         # Cancelling twice leaves the action cancelled, so a retry is harmless.
-        return json_op(self.session, "POST", self._action(action_id, "cancel", "/cancel"), safe_to_retry=True)
+        path = self._action(action_id, "cancel", "/cancel")
+        return json_op(self.session, "POST", path, query=check_query_params(query_params), safe_to_retry=True)
 
-    def resume(self, action_id: str) -> Op[APIResponse]:
+    def resume(self, action_id: str, *, query_params: QueryParams | None = None) -> Op[APIResponse]:
         """``POST {action_url}/{action_id}/resume`` (or ``/actions/{action_id}/resume``)."""
-        return json_op(self.session, "POST", self._action(action_id, "resume", "/resume"))
+        return json_op(self.session, "POST", self._action(action_id, "resume", "/resume"), query=check_query_params(query_params))
 
-    def release(self, action_id: str) -> Op[APIResponse]:
+    def release(self, action_id: str, *, query_params: QueryParams | None = None) -> Op[APIResponse]:
         """``POST {action_url}/{action_id}/release`` (or ``DELETE /actions/{action_id}``)."""
+        query = check_query_params(query_params)
         if self.routes == "legacy":
-            return json_op(self.session, "POST", self._action(action_id, "release"))
-        return json_op(self.session, "DELETE", self._action(action_id, "", ""))
+            return json_op(self.session, "POST", self._action(action_id, "release"), query=query)
+        return json_op(self.session, "DELETE", self._action(action_id, "", ""), query=query)
 
     def log(
         self,
@@ -185,48 +144,60 @@ class ActionOps(Frozen):
         reverse_order: bool = False,
         marker: str | None = None,
         per_page: int | None = None,
-    ) -> Op[APIResponse]:
-        """``GET {action_url}/{action_id}/log`` (or ``/actions/{action_id}/log``): one page.
+        *,
+        query_params: QueryParams | None = None,
+    ) -> Op[ListResponse]:
+        """``GET {action_url}/{action_id}/log`` (or ``/actions/{action_id}/log``): one page (``entries``).
 
         As the original client did, ``reverse_order`` is sent only when true (some
         providers reverse on any value), ``marker`` goes as ``pagination_token`` on
         the legacy route, and ``per_page`` only when no marker is given.
         """
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise UsageError(f"limit must be an int >= 1, got {limit!r}")
-        if per_page is not None and (isinstance(per_page, bool) or not isinstance(per_page, int) or per_page < 1):
-            raise UsageError(f"per_page must be an int >= 1 or None, got {per_page!r}")
-        if marker is not None and not isinstance(marker, str):
-            raise UsageError(f"marker must be a string (from a previous page) or None, got {marker!r}")
-        query: list[tuple[str, Any]] = [("limit", limit)]
+        check_positive_int(limit, "limit")
+        check_positive_int(per_page, "per_page")
+        check_str(marker, "marker")
+        query: list[tuple[str, object]] = [("limit", limit)]
         if reverse_order:
             query.append(("reverse_order", True))
         if marker is not None:
             query.append(("pagination_token" if self.routes == "legacy" else "marker", marker))
         elif per_page is not None:
             query.append(("per_page", per_page))
-        return json_op(self.session, "GET", self._action(action_id, "log", "/log"), query=query)
+        query.extend(check_query_params(query_params))
+        return listing(json_op(self.session, "GET", self._action(action_id, "log", "/log"), query=query), "entries")
 
     def list_actions(
-        self, statuses: Iterable[str] | None = None, roles: Iterable[str] | None = None
-    ) -> Op[APIResponse]:
+        self,
+        statuses: Iterable[str] | None = None,
+        roles: Iterable[str] | None = None,
+        *,
+        query_params: QueryParams | None = None,
+    ) -> Op[ListResponse]:
         """``GET {action_url}/actions?status=...&roles=...``: actions you can see.
 
-        The provider answers a bare JSON list; ``resp.data`` is that list.
+        The provider answers a bare JSON list: ``resp.data`` is that list, and
+        iterating ``resp`` yields the actions.
         """
-        query = []
-        for name, values in (("status", statuses), ("roles", roles)):
-            example = "['ACTIVE', 'INACTIVE']" if name == "status" else "['creator_id', 'monitor_by']"
-            items = _string_list(values, "statuses" if name == "status" else "roles", example)
-            if items:
-                query.append((name, ",".join(items)))
-        return json_op(self.session, "GET", "/actions", query=query)
+        from ._core.checks import string_list
 
-    def log_pager(self, action_id: str, per_page: int = 100, reverse_order: bool = False) -> Pager:
-        """A :class:`Pager` over every log entry of ``action_id``."""
+        query: list[tuple[str, object]] = []
+        for name, values, example in (
+            ("status", statuses, "['ACTIVE', 'INACTIVE']"),
+            ("roles", roles, "['creator_id', 'monitor_by']"),
+        ):
+            if values is not None:
+                items = string_list(values, "statuses" if name == "status" else "roles", example)
+                if items:
+                    query.append((name, ",".join(items)))
+        query.extend(check_query_params(query_params))
+        return listing(json_op(self.session, "GET", "/actions", query=query), "actions")
+
+    def iter_log(self, action_id: str, per_page: int = 100, reverse_order: bool = False) -> Pager:
+        """Every entry of ``GET {action_url}/{action_id}/log``, ``per_page`` at a time."""
         path_segment(action_id, "action_id")
+        check_positive_int(per_page, "per_page")
 
-        def page(marker: str | None) -> Op[APIResponse]:
+        def page(marker: str | None) -> Op[ListResponse]:
             return self.log(action_id, limit=per_page, reverse_order=reverse_order, marker=marker)
 
         return Pager(page, "entries")
@@ -238,40 +209,44 @@ class ActionOps(Frozen):
         initial_delay: float = 0.25,
         max_delay: float = 10.0,
         stop_on_inactive: bool = True,
+        *,
+        on_update: OnUpdate | None = None,
     ) -> Op[APIResponse]:
-        """Poll ``status`` with back-off until the action is SUCCEEDED or FAILED.
+        """Poll ``GET {action_url}/{action_id}/status`` with back-off until SUCCEEDED or FAILED.
 
         With ``stop_on_inactive`` (the default) an INACTIVE action is returned too: it
         waits for someone (a resume, a consent), so polling on would only burn time.
+        ``on_update(kind, data)`` hears each new status and each new log entry (see
+        :mod:`automate_lite._core.watch`). Raises :class:`~automate_lite.WaitTimeout`
+        after ``timeout`` seconds.
         """
         settings = check_poll_args(timeout, initial_delay, max_delay)
         path_segment(action_id, "action_id")
+        check_on_update(on_update)
         stops = ACTION_FINAL_STATES | ({"INACTIVE"} if stop_on_inactive else frozenset())
 
         def finished(doc: APIResponse) -> bool:
             return doc.get("status") in stops
 
-        return poll_op(lambda: self.status(action_id), finished, settings, f"action {action_id!r}")
+        return watch_op(
+            lambda: self.status(action_id), finished, settings, f"action {action_id!r}", on_update,
+            lambda: self.iter_log(action_id),
+        )
 
 
-def _parsed(op: Op[Any], session: Session, path: str) -> Op[APIResponse]:
+def _merged(primary: Iterable[str] | None, alias: Iterable[str] | None, name: str, alias_name: str) -> list[str] | None:
+    from ._core.checks import string_list
+
+    merged = None if primary is None else string_list(primary, name)
+    if alias is None:
+        return merged
+    extra = string_list(alias, alias_name)
+    return (merged or []) + [p for p in extra if p not in (merged or [])]
+
+
+def _parsed(op: Op[Any], url: str) -> Op[APIResponse]:
     response = yield from op
-    return APIResponse.from_response(response, "POST", path if "://" in path else session.base_url + path)
-
-
-def _session(
-    action_url: Any, authorizer: Any, retry: Any, extra_headers: Any, allow_insecure_http: bool, handler: Any
-) -> Session:
-    if not isinstance(retry, RetryPolicy):
-        raise UsageError(f"retry must be an automate_lite.RetryPolicy, got {retry!r}")
-    return Session(
-        base_url=check_base_url(action_url, "action_url"),
-        authorizer=check_authorizer(authorizer),
-        headers=headers_with(extra_headers),
-        retry=retry,
-        allow_insecure_http=bool(allow_insecure_http),
-        auth_requirements_handler=handler,
-    )
+    return APIResponse.from_response(response, "POST", url)
 
 
 def _check_routes(routes: object) -> None:
@@ -279,54 +254,60 @@ def _check_routes(routes: object) -> None:
         raise UsageError(f"routes must be 'legacy' (/run, /{{id}}/status) or 'actions' (/actions/...), got {routes!r}")
 
 
-class _ActionClientBase(Frozen, Generic[_T]):
-    # The constructor's arguments, in order. ``==`` and ``hash`` look at all but
-    # ``auth_requirements_handler`` and ``transport``, as the dataclass did.
-    __match_args__ = ("action_url", "authorizer", "http_timeout", "routes", "retry", "extra_headers",
-                      "allow_insecure_http", "auth_requirements_handler", "transport")
-    __slots__ = (*__match_args__, "_ops", "_cache")
-    _compare = __match_args__[:7]
-    action_url: str
-    authorizer: Authorizer | None
-    http_timeout: float | None
-    routes: Routes
-    retry: RetryPolicy
-    extra_headers: Mapping[str, str] | None
-    allow_insecure_http: bool
-    #: See :attr:`automate_lite.Session.auth_requirements_handler` (set by the login extras).
-    auth_requirements_handler: Callable[[Any], bool] | None
-    transport: _T
-    _ops: ActionOps
-    _cache: dict[str, Any]
-    #: Makes the transport used when none is given (each concrete client has its own).
-    _default_transport: ClassVar[Callable[[], Any]]
+@dataclass(frozen=True, slots=True, repr=False)
+class _ActionFields:
+    """The fields and checks both Action Provider clients share."""
 
-    def __init__(
-        self,
-        action_url: str,
-        authorizer: Authorizer | None = None,
-        http_timeout: float | None = 10.0,
-        routes: Routes = "legacy",
-        retry: RetryPolicy = DEFAULT_RETRY,
-        extra_headers: Mapping[str, str] | None = None,
-        allow_insecure_http: bool = False,
-        auth_requirements_handler: Callable[[Any], bool] | None = None,
-        transport: _T | None = None,
-    ) -> None:
-        _check_routes(routes)
-        http_timeout = check_timeout(http_timeout)
-        session = _session(action_url, authorizer, retry, extra_headers, allow_insecure_http, auth_requirements_handler)
-        self._set("action_url", session.base_url)
-        self._set("authorizer", authorizer)
-        self._set("http_timeout", http_timeout)
-        self._set("routes", routes)
-        self._set("retry", retry)
-        self._set("extra_headers", extra_headers)
-        self._set("allow_insecure_http", allow_insecure_http)
-        self._set("auth_requirements_handler", auth_requirements_handler)
-        self._set("_ops", ActionOps(session, routes))
-        self._set("_cache", {})
-        self._set("transport", transport if transport is not None else type(self)._default_transport())
+    action_url: str
+    authorizer: Authorizer | None = None
+    http_timeout: float | None = 10.0
+    routes: Routes = "legacy"
+    retry: RetryPolicy = DEFAULT_RETRY
+    extra_headers: Mapping[str, str] | None = None
+    allow_insecure_http: bool = False
+    #: See :attr:`automate_lite.Session.auth_requirements_handler` (set by the login extras).
+    auth_requirements_handler: Callable[[AutomateAPIError], bool] | None = field(default=None, compare=False)
+    _ops: ActionOps = field(init=False, repr=False, compare=False)
+    _cache: dict[str, str] = field(init=False, repr=False, compare=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_routes(self.routes)
+        if not isinstance(self.retry, RetryPolicy):
+            raise UsageError(f"retry must be an automate_lite.RetryPolicy, got {self.retry!r}")
+        session = Session(
+            base_url=check_base_url(self.action_url, "action_url"),
+            authorizer=check_authorizer(self.authorizer),
+            headers=headers_with(self.extra_headers),
+            retry=self.retry,
+            allow_insecure_http=bool(self.allow_insecure_http),
+            auth_requirements_handler=self.auth_requirements_handler,
+        )
+        object.__setattr__(self, "action_url", session.base_url)
+        object.__setattr__(self, "http_timeout", check_timeout(self.http_timeout))
+        object.__setattr__(self, "_ops", ActionOps(session, self.routes))
+
+    def __repr__(self) -> str:
+        auth = type(self.authorizer).__name__ if self.authorizer is not None else None
+        return f"{type(self).__name__}(action_url={self.action_url!r}, authorizer={auth}, routes={self.routes!r})"
+
+    @property
+    def ops(self) -> ActionOps:
+        """The sans-IO operations this client runs."""
+        return self._ops
+
+
+@dress_class
+@dataclass(frozen=True, slots=True, repr=False)
+class ActionClient(SyncClient, _ActionFields):
+    """A client for one Globus Action Provider (blocking I/O).
+
+    Make one with :meth:`new_client` (the original SDK's signature) or the
+    constructor. Immutable and thread-safe: share one across threads. ``transport``
+    is a :class:`~automate_lite.SyncTransport`; the default is a
+    :class:`~automate_lite.transports.Urllib3Transport` of its own.
+    """
+
+    transport: SyncTransport = field(default_factory=default_sync_transport, compare=False)
 
     @classmethod
     def new_client(
@@ -336,139 +317,38 @@ class _ActionClientBase(Frozen, Generic[_T]):
         http_timeout: float | None = 10,
         *,
         routes: Routes = "legacy",
-        transport: _T | None = None,
-        retry: RetryPolicy = RetryPolicy(),
+        transport: SyncTransport | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
         allow_insecure_http: bool = False,
-    ) -> Self:
+    ) -> ActionClient:
         """Make a client for the provider at ``action_url`` using ``authorizer``."""
-        return cls(
-            action_url,
-            authorizer,
-            http_timeout,
-            routes=routes,
-            retry=retry,
-            allow_insecure_http=allow_insecure_http,
-            transport=transport,
-        )
-
-    def __repr__(self) -> str:
-        auth = type(self.authorizer).__name__ if self.authorizer is not None else None
-        return f"{type(self).__name__}(action_url={self.action_url!r}, authorizer={auth}, routes={self.routes!r})"
-
-    def replace(self, /, **changes: Any) -> Self:
-        """A new client with ``changes`` to the constructor's arguments, checked again.
-
-        It shares this client's transport (and so its connection pool) unless
-        ``transport=`` is among the changes; ``copy.replace(client, ...)`` (3.13+) is
-        the same call.
-        """
-        return self.__replace__(**changes)
-
-    @property
-    def ops(self) -> ActionOps:
-        """The sans-IO operations this client runs."""
-        return self._ops
-
-
-class ActionClient(SyncDriven, _ActionClientBase[SyncTransport], init=False):
-    """A client for one Globus Action Provider (blocking I/O).
-
-    Make one with :meth:`new_client` (the original SDK's signature) or the
-    constructor. Immutable and thread-safe: share one across threads. ``transport``
-    is a :class:`~automate_lite.SyncTransport`; the default is a
-    :class:`~automate_lite.transports.Urllib3Transport` of its own.
-    """
-
-    __slots__ = ()
+        return cls(action_url, authorizer, http_timeout, routes, retry, allow_insecure_http=allow_insecure_http,
+                   transport=transport if transport is not None else default_sync_transport())
 
     @property
     def action_scope(self) -> str:
-        """The provider's ``globus_auth_scope`` (introspected once, then remembered)."""
+        """The provider's ``globus_auth_scope`` (``GET {action_url}/`` once, then remembered)."""
         scope = self._cache.get("action_scope")
         if scope is None:
-            scope = _scope_of(self.introspect())
-            self._cache["action_scope"] = scope
-        return str(scope)
+            scope = self._cache["action_scope"] = _scope_of(self.introspect())
+        return scope
 
-    def introspect(self) -> APIResponse:
-        """``GET {action_url}/``: the provider's description."""
-        return self._run(self._ops.introspect())  # type: ignore[no-any-return]
-
-    def run(
-        self,
-        body: Mapping[str, Any],
-        request_id: str | None = None,
-        manage_by: Iterable[str] | None = None,
-        monitor_by: Iterable[str] | None = None,
-        label: str | None = None,
-        force_path: str | None = None,
-        tags: Iterable[str] | None = None,
-        release_after: str | int | None = None,
-        **kwargs: Any,
-    ) -> APIResponse:
-        """Start an action with input ``body``; returns its status document.
-
-        ``run_managers``/``run_monitors`` are accepted as aliases of ``manage_by``/
-        ``monitor_by``. Retried safely: the same ``request_id`` is never two actions.
-        """
-        return self._run(  # type: ignore[no-any-return]
-            self._ops.run(body, request_id, manage_by, monitor_by, label, force_path, tags, release_after, **kwargs)
-        )
-
-    def status(self, action_id: str) -> APIResponse:
-        """The action's current status document."""
-        return self._run(self._ops.status(action_id))  # type: ignore[no-any-return]
-
-    def resume(self, action_id: str) -> APIResponse:
-        """Resume an INACTIVE action (after its cause, e.g. a consent, is fixed)."""
-        return self._run(self._ops.resume(action_id))  # type: ignore[no-any-return]
-
-    def cancel(self, action_id: str) -> APIResponse:
-        """Cancel a running action."""
-        return self._run(self._ops.cancel(action_id))  # type: ignore[no-any-return]
-
-    def release(self, action_id: str) -> APIResponse:
-        """Forget a finished action on the provider."""
-        return self._run(self._ops.release(action_id))  # type: ignore[no-any-return]
-
-    def log(
-        self,
-        action_id: str,
-        limit: int = 10,
-        reverse_order: bool = False,
-        marker: str | None = None,
-        per_page: int | None = None,
-    ) -> APIResponse:
-        """One page of the action's log; ``resp["entries"]``, ``resp["marker"]``."""
-        return self._run(self._ops.log(action_id, limit, reverse_order, marker, per_page))  # type: ignore[no-any-return]
-
-    def iter_log(self, action_id: str, per_page: int = 100, reverse_order: bool = False) -> Iterator[dict[str, Any]]:
-        """Every log entry of the action, fetching pages as needed."""
-        pager = self._ops.log_pager(action_id, per_page, reverse_order)
-        while not pager.done:
-            yield from pager.items(self._run(pager.next_page()))
-
-    def list_actions(self, statuses: Iterable[str] | None = None, roles: Iterable[str] | None = None) -> APIResponse:
-        """Actions you can see (newer route ``GET /actions``); ``resp.data`` is a list."""
-        return self._run(self._ops.list_actions(statuses, roles))  # type: ignore[no-any-return]
-
-    def wait(
-        self,
-        action_id: str,
-        timeout: float | None = 300.0,
-        initial_delay: float = 0.25,
-        max_delay: float = 10.0,
-        stop_on_inactive: bool = True,
-    ) -> APIResponse:
-        """Poll until the action finishes (or goes INACTIVE); return its last status.
-
-        Raises :class:`~automate_lite.errors.WaitTimeout` after ``timeout`` seconds.
-        """
-        return self._run(self._ops.wait(action_id, timeout, initial_delay, max_delay, stop_on_inactive))  # type: ignore[no-any-return]
+    introspect = sync_method(ActionOps.introspect)
+    run = sync_method(ActionOps.run)
+    status = sync_method(ActionOps.status)
+    get_definition = sync_method(ActionOps.get_definition)
+    resume = sync_method(ActionOps.resume)
+    cancel = sync_method(ActionOps.cancel)
+    release = sync_method(ActionOps.release)
+    log = sync_method(ActionOps.log)
+    list_actions = sync_method(ActionOps.list_actions)
+    iter_log = sync_iter(ActionOps.iter_log)
+    wait = sync_method(ActionOps.wait)
 
 
-
-class AsyncActionClient(AsyncDriven, _ActionClientBase[AsyncTransport], init=False):
+@dress_class
+@dataclass(frozen=True, slots=True, repr=False)
+class AsyncActionClient(AsyncClient, _ActionFields):
     """The async twin of :class:`ActionClient`: same methods, awaited.
 
     The default transport is :class:`~automate_lite.transports.AsyncioTransport`:
@@ -477,94 +357,45 @@ class AsyncActionClient(AsyncDriven, _ActionClientBase[AsyncTransport], init=Fal
     to share your own session. Safe to share across tasks.
     """
 
-    __slots__ = ()
+    transport: AsyncTransport = field(default_factory=default_async_transport, compare=False)
+
+    @classmethod
+    def new_client(
+        cls,
+        action_url: str,
+        authorizer: Authorizer | None,
+        http_timeout: float | None = 10,
+        *,
+        routes: Routes = "legacy",
+        transport: AsyncTransport | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        allow_insecure_http: bool = False,
+    ) -> AsyncActionClient:
+        """Make a client for the provider at ``action_url`` using ``authorizer``."""
+        return cls(action_url, authorizer, http_timeout, routes, retry, allow_insecure_http=allow_insecure_http,
+                   transport=transport if transport is not None else default_async_transport())
 
     async def action_scope(self) -> str:
-        """The provider's ``globus_auth_scope`` (introspected once, then remembered)."""
+        """The provider's ``globus_auth_scope`` (``GET {action_url}/`` once, then remembered)."""
         scope = self._cache.get("action_scope")
         if scope is None:
-            scope = _scope_of(await self.introspect())
-            self._cache["action_scope"] = scope
-        return str(scope)
+            scope = self._cache["action_scope"] = _scope_of(await self.introspect())
+        return scope
 
-    async def introspect(self) -> APIResponse:
-        """Async :meth:`ActionClient.introspect`."""
-        return await self._run(self._ops.introspect())  # type: ignore[no-any-return]
-
-    async def run(
-        self,
-        body: Mapping[str, Any],
-        request_id: str | None = None,
-        manage_by: Iterable[str] | None = None,
-        monitor_by: Iterable[str] | None = None,
-        label: str | None = None,
-        force_path: str | None = None,
-        tags: Iterable[str] | None = None,
-        release_after: str | int | None = None,
-        **kwargs: Any,
-    ) -> APIResponse:
-        """Async :meth:`ActionClient.run`."""
-        return await self._run(  # type: ignore[no-any-return]
-            self._ops.run(body, request_id, manage_by, monitor_by, label, force_path, tags, release_after, **kwargs)
-        )
-
-    async def status(self, action_id: str) -> APIResponse:
-        """Async :meth:`ActionClient.status`."""
-        return await self._run(self._ops.status(action_id))  # type: ignore[no-any-return]
-
-    async def resume(self, action_id: str) -> APIResponse:
-        """Async :meth:`ActionClient.resume`."""
-        return await self._run(self._ops.resume(action_id))  # type: ignore[no-any-return]
-
-    async def cancel(self, action_id: str) -> APIResponse:
-        """Async :meth:`ActionClient.cancel`."""
-        return await self._run(self._ops.cancel(action_id))  # type: ignore[no-any-return]
-
-    async def release(self, action_id: str) -> APIResponse:
-        """Async :meth:`ActionClient.release`."""
-        return await self._run(self._ops.release(action_id))  # type: ignore[no-any-return]
-
-    async def log(
-        self,
-        action_id: str,
-        limit: int = 10,
-        reverse_order: bool = False,
-        marker: str | None = None,
-        per_page: int | None = None,
-    ) -> APIResponse:
-        """Async :meth:`ActionClient.log`."""
-        return await self._run(self._ops.log(action_id, limit, reverse_order, marker, per_page))  # type: ignore[no-any-return]
-
-    async def iter_log(
-        self, action_id: str, per_page: int = 100, reverse_order: bool = False
-    ) -> AsyncIterator[dict[str, Any]]:
-        """Async :meth:`ActionClient.iter_log` (``async for entry in ...``)."""
-        pager = self._ops.log_pager(action_id, per_page, reverse_order)
-        while not pager.done:
-            for item in pager.items(await self._run(pager.next_page())):
-                yield item
-
-    async def list_actions(
-        self, statuses: Iterable[str] | None = None, roles: Iterable[str] | None = None
-    ) -> APIResponse:
-        """Async :meth:`ActionClient.list_actions`."""
-        return await self._run(self._ops.list_actions(statuses, roles))  # type: ignore[no-any-return]
-
-    async def wait(
-        self,
-        action_id: str,
-        timeout: float | None = 300.0,
-        initial_delay: float = 0.25,
-        max_delay: float = 10.0,
-        stop_on_inactive: bool = True,
-    ) -> APIResponse:
-        """Async :meth:`ActionClient.wait`; many can be awaited at once (``asyncio.gather``)."""
-        return await self._run(self._ops.wait(action_id, timeout, initial_delay, max_delay, stop_on_inactive))  # type: ignore[no-any-return]
-
+    introspect = async_method(ActionOps.introspect)
+    run = async_method(ActionOps.run)
+    status = async_method(ActionOps.status)
+    get_definition = async_method(ActionOps.get_definition)
+    resume = async_method(ActionOps.resume)
+    cancel = async_method(ActionOps.cancel)
+    release = async_method(ActionOps.release)
+    log = async_method(ActionOps.log)
+    list_actions = async_method(ActionOps.list_actions)
+    iter_log = async_iter(ActionOps.iter_log)
+    wait = async_method(ActionOps.wait)
 
 
 def _scope_of(resp: APIResponse) -> str:
     scope = resp.get("globus_auth_scope", "") if isinstance(resp.data, dict) else ""
     return scope if isinstance(scope, str) else ""
-
 

@@ -19,6 +19,7 @@ from typing import (
     TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Generic, Iterable, Iterator, Mapping, Sequence, TypeVar,
 )
 
+from ._core.checks import string_list
 from ._core.config import check_authorizer, check_timeout, headers_with
 from ._core.http import (
     DEFAULT_RETRY,
@@ -30,7 +31,8 @@ from ._core.http import (
     json_op,
     uuid_segment,
 )
-from ._core.ops import AsyncDriven, AsyncTransport, Op, SyncDriven, SyncTransport
+from ._client import AsyncDriven, SyncDriven
+from ._core.ops import AsyncTransport, Op, SyncTransport
 from ._core.paging import Pager, check_poll_args, poll_op
 from ._core.response import APIResponse
 from ._core.scopes import flow_scope as derive_flow_scope
@@ -395,7 +397,7 @@ class FlowOps(Frozen):
             ("subscription_id", subscription_id),
             ("authentication_policy_id", authentication_policy_id),
         ):
-            if value is not None and value is not MISSING:
+            if value is not None:
                 if name not in ("definition", "input_schema"):
                     _check_str(value, name)
                 doc[name] = value
@@ -547,12 +549,13 @@ class FlowOps(Frozen):
         doc["request_id"] = str(request_id)
         if _given(label):
             doc["label"] = label
+        # The same checks as ActionOps.run: a bare string is refused, not wrapped.
         if _given(tags):
-            doc["tags"] = _str_list(tags, "tags")
+            doc["tags"] = string_list(tags, "tags", "['nightly', 'project-x']")
         if managers:
-            doc["run_managers"] = _str_list(managers, "run_managers")
+            doc["run_managers"] = string_list(managers, "run_managers")
         if monitors:
-            doc["run_monitors"] = _str_list(monitors, "run_monitors")
+            doc["run_monitors"] = string_list(monitors, "run_monitors")
         if _given(activity_notification_policy):
             policy = activity_notification_policy
             if not isinstance(policy, Mapping):

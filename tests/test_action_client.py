@@ -200,7 +200,7 @@ def test_many_async_actions_at_once(provider: ActionProviderStub) -> None:
         lambda c: c.status(42),
         lambda c: c.run("not a dict"),
         lambda c: c.run({}, tags="not-a-list"),
-        lambda c: c.run({}, bogus=1),
+        lambda c: c.run({}, manage_by="urn:globus:auth:identity:not-a-list"),
         lambda c: c.run({"x": object()}),
         lambda c: c.log("a", limit=0),
         lambda c: c.wait("a", timeout=-1),

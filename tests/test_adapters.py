@@ -398,7 +398,9 @@ HTTPX_TABLE: list[tuple[BaseException, type[TransportError]]] = [
     (httpx.UnsupportedProtocol("ftp"), TransportError),
     (httpx.LocalProtocolError("bad header"), TransportError),
     (httpx.DecodingError("bad gzip"), TransportError),
-    (ssl.SSLError("handshake failure"), TLSError),  # what httpcore < 0.17 let through
+    # A bare SSLError may come after the request left (a bad record): not "not sent".
+    (ssl.SSLError("bad record mac"), ConnectionLostError),
+    (ssl.SSLCertVerificationError("certificate verify failed"), TLSError),  # httpcore < 0.17
 ]
 
 

@@ -344,7 +344,7 @@ def test_bad_requests_are_refused_before_sending(server: Any) -> None:
             await t.send(get(f"{server.url}/a b"), 5)
         with pytest.raises(UsageError, match="method"):
             await t.send(Request("GET /x HTTP/1.1\r\n", f"{server.url}/echo", {}), 5)
-        with pytest.raises(UsageError, match="http:// and https://"):
+        with pytest.raises(UsageError, match="http:// or https://"):
             await t.send(get("ftp://127.0.0.1/x"), 5)
 
     run(go)

@@ -193,8 +193,9 @@ def test_expression_error_fails_the_state(fc: FlowsClient) -> None:
     run = execute(fc, flow(("Bad", {"Type": "ExpressionEval", "Parameters": {"x.=": "1 / zero"}})), {"zero": 0})
     assert run["status"] == "FAILED"
     assert run["details"]["error"] == "ExpressionEvaluationError" and "division by zero" in run["details"]["cause"]
-    unsafe = execute(fc, flow(("Evil", {"Type": "ExpressionEval", "Parameters": {"x.=": "__import__('os')"}})))
-    assert unsafe["status"] == "FAILED" and "__" in unsafe["details"]["cause"]
+    # An expression that cannot parse is refused when the flow is deployed, before any run.
+    with pytest.raises(al.FlowValidationError, match="__import__"):
+        execute(fc, flow(("Evil", {"Type": "ExpressionEval", "Parameters": {"x.=": "__import__('os')"}})))
 
 
 # ----------------------------------------------------------------------------- Choice
@@ -645,14 +646,14 @@ def test_expressions_evaluate(text: str, value: Any) -> None:
         ("__import__('os')", "'__'"),
         ("x.__class__", "'__'"),
         ("(1).real", "attribute access"),
-        ("'abc'.upper()", "attribute access"),
+        ("'abc'.format(1)", "attribute access"),
         ("user.tags[0].x", "attribute access"),
         ("user.name()", "attribute access"),
         ("eval('1')", "unknown function 'eval'"),
         ("open('/etc/passwd')", "unknown function 'open'"),
-        ("getattr(x, 'y')", "unknown function"),
-        ("(lambda: 1)()", "unexpected character"),
-        ("x ** 2", "power"),
+        ("globals()", "unknown function"),
+        ("(lambda: 1)()", "'lambda' is not supported"),
+        ("x ** 2000", "power"),
         ("x = 1", "assignment"),
         ("1 / 0", "division by zero"),
         ("s + 1", "cannot add string and integer"),

@@ -277,8 +277,10 @@ def test_no_token_over_plain_http_to_a_non_loopback_host(
     for call in calls:
         with pytest.raises(al.UsageError) as info:
             call()
-        assert "allow_insecure_http" in str(info.value)
-        assert "https://" in str(info.value)
+        # (an ambiguous numeric host is refused before the guard: issue 14)
+        if "numeric host" not in str(info.value):
+            assert "allow_insecure_http" in str(info.value)
+            assert "https://" in str(info.value)
     assert server.requests == [], "a request was sent"
 
 

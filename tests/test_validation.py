@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from automate_lite.errors import FlowValidationError, UsageError
+from automate_lite.definitions.rules import RULES, RuleError, action_target, describe_rule, rule_matches
 from automate_lite.definitions.validation import (
     STATE_TYPES,
+    Problem,
+    _format,
     flow_definition_problems,
     validate_flow_definition,
 )
@@ -27,15 +31,21 @@ VALID_FLOW: dict[str, Any] = {
         "MakeForm": {
             "Type": "CreateWebInput",
             "Comment": "a form the approver fills in",
-            "WebInputId": "approval-form",
-            "Parameters": {"title": "Approve the transfer?", "schema.$": "$.input.form_schema"},
+            "Parameters": {
+                "InputType": "Selection",
+                "Context": {"PresentationStyle": "Table", "Title.=": "'Approve ' + input.name + '?'"},
+                "Options": [{"Value": "yes", "Label": "Approve"}, {"Value": "no", "Label": "Reject"}],
+                "RespondentUrns.$": "$.input.approvers",
+            },
             "ResultPath": "$.form",
             "Next": "AwaitForm",
         },
         "AwaitForm": {
             "Type": "AwaitWebInput",
-            "InputPath": "$.form",
+            "Comment": None,
+            "Parameters": {"web_input_id.$": "$.form.web_input_id"},
             "ResultPath": "$.answer",
+            "Catch": [{"ErrorEquals": ["Flows.WebInputExpired"], "Next": "Rejected", "ResultPath": "$.answer"}],
             "Next": "Decide",
         },
         "Decide": {
@@ -98,7 +108,7 @@ VALID_FLOW: dict[str, Any] = {
         },
         "Notify": {
             "Type": "Action",
-            "Handler": "globus.notify.email",
+            "Handler": "urn:globus:flows:handle:globus:notify.email",
             "InputPath": "$.summary",
             "ResultPath": "$.notified",
             "Next": "Done",
@@ -110,7 +120,7 @@ VALID_FLOW: dict[str, Any] = {
             "ResultPath": "$.cleanup",
             "Next": "Failed",
         },
-        "Rejected": {"Type": "Fail", "Error": "NotApproved", "Cause": "The approver said no"},
+        "Rejected": {"Type": "Fail", "Error": "NotApproved", "CausePath": "$.answer.response"},
         "Failed": {"Type": "Fail", "Error": "TransferFailed"},
     },
 }
@@ -156,7 +166,14 @@ def test_realistic_flow_with_every_state_type_is_valid() -> None:
         {"Type": "ExpressionEval", "Parameters": {}, "End": True},
         {"Type": "Fail"},
         {"Type": "Fail", "Comment": "stop", "Error": "E", "Cause": "C"},
-        {"Type": "AwaitWebInput", "Anything": {"goes": 1}, "End": True},
+        {"Type": "Pass", "Comment": None, "End": True},  # gladier writes null comments
+        {"Type": "Pass", "InputPath": "$.x", "Parameters": {"y.$": "$.z"}, "End": True},
+        {"Type": "Action", "Handler": {"Type": "ActionProvider", "Url": "https://x.org/ap"}, "End": True},
+        {"Type": "Action", "Handler": {"Type": "RegisteredAPI", "Id": "6f1e"}, "Parameters": {}, "End": True},
+        {"Type": "Action", "Handler": "urn:globus:flows:handle:globus:groups.get_group", "End": True},
+        {"Type": "Fail", "ErrorPath": "$.e", "CausePath": "$.c"},
+        {"Type": "AwaitWebInput", "Parameters": {"web_input_id": "abc"}, "End": True},
+        {"Type": "CreateWebInput", "Parameters": {"InputType": "Selection", "Options.$": "$.o"}, "End": True},
     ],
 )
 def test_valid_states(state: dict[str, Any]) -> None:
@@ -288,11 +305,10 @@ def test_python_values_that_json_cannot_hold_are_problems_not_crashes() -> None:
     assert "did you mean" not in msg and len(msg) < 300
 
 
-def test_state_comment_must_be_string() -> None:
-    assert only_problem(flow(A={"Type": "Pass", "Comment": None, "End": True})) == (
-        "$.States.A.Comment",
-        "Comment must be a string (found null)",
-    )
+def test_state_comment_must_be_string_or_null() -> None:
+    problem = only_problem(flow(A={"Type": "Pass", "Comment": 5, "End": True}))
+    assert problem == ("$.States.A.Comment", "Comment must be a string (found 5)")
+    assert problem.rule == "field-type" and problem.loc == ("States", "A", "Comment")
 
 
 def test_names_that_are_not_identifiers_use_brackets() -> None:
@@ -367,17 +383,29 @@ def action(**fields: Any) -> dict[str, Any]:
         (
             {"Type": "Action", "End": True},
             "$.States.A",
-            "needs exactly one of ActionUrl (the action provider's URL) or Handler (found neither)",
+            "an Action state needs exactly one of ActionUrl, Handler (found none)",
         ),
-        (action(Handler="h"), "$.States.A", "(found both)"),
+        (action(Handler="h"), "$.States.A", "(found ActionUrl and Handler)"),
         (action(ActionUrl="ftp://x.org/a"), "$.States.A.ActionUrl", 'must be an http:// or https:// URL'),
         (action(ActionUrl="https://"), "$.States.A.ActionUrl", "http:// or https:// URL"),
         (action(ActionUrl="http://[::1"), "$.States.A.ActionUrl", "http:// or https:// URL"),
         (action(ActionUrl=None), "$.States.A.ActionUrl", "(found null)"),
-        ({"Type": "Action", "Handler": "", "End": True}, "$.States.A.Handler", "non-empty string"),
-        (action(Parameters={}, InputPath="$.x"), "$.States.A", "Parameters or InputPath, not both"),
+        ({"Type": "Action", "Handler": "", "End": True}, "$.States.A.Handler", "must not be empty"),
+        ({"Type": "Action", "Handler": 3, "End": True}, "$.States.A.Handler", "a handle string or an object"),
+        ({"Type": "Action", "Handler": {"Type": "AP", "Url": "https://x"}, "End": True}, "$.States.A.Handler.Type",
+         "ActionProvider or RegisteredAPI"),
+        ({"Type": "Action", "Handler": {"Type": "ActionProvider"}, "End": True}, "$.States.A.Handler.Url",
+         "needs Url"),
+        ({"Type": "Action", "Handler": {"Type": "ActionProvider", "Url": "x"}, "End": True}, "$.States.A.Handler.Url",
+         "http:// or https:// URL"),
+        ({"Type": "Action", "Handler": {"Type": "RegisteredAPI", "Id": ""}, "End": True}, "$.States.A.Handler.Id",
+         "registered API's id"),
+        ({"Type": "Action", "Handler": {"Type": "RegisteredAPI", "Id": "x", "Url": "https://x"}, "End": True},
+         "$.States.A.Handler.Url", "has only Type and Id"),
         (action(Parameters=[]), "$.States.A.Parameters", "Parameters must be an object (found an empty list)"),
         (action(InputPath="input.x"), "$.States.A.InputPath", 'InputPath must be a JSONPath string starting with "$"'),
+        (action(ResultPath="$.a[*]"), "$.States.A.ResultPath", "wildcard"),
+        (action(ResultPath="$.a b"), "$.States.A.ResultPath", "naming one place"),
         (action(ResultPath="$"), "$.States.A.ResultPath", 'starting with "$."'),
         (action(ResultPath="result"), "$.States.A.ResultPath", 'starting with "$."'),
         (action(ResultPath="$._context.x"), "$.States.A.ResultPath", "read-only"),
@@ -412,8 +440,8 @@ def action(**fields: Any) -> dict[str, Any]:
             action(ResultPth="$.x"),
             "$.States.A.ResultPth",
             'an Action state has no field "ResultPth"; its fields are Type, Comment, ActionUrl, Handler, '
-            "Parameters, InputPath, ResultPath, Catch, WaitTime, RunAs, ExceptionOnActionFailure, "
-            'ActionScope, Next and End; did you mean "ResultPath"?',
+            "InputPath, Parameters, ResultPath, WaitTime, ExceptionOnActionFailure, RunAs, ActionScope, "
+            'Catch, Next and End; did you mean "ResultPath"?',
         ),
         (action(OutputPath="$.x"), "$.States.A.OutputPath", "does not support OutputPath; use ResultPath"),
     ],
@@ -446,10 +474,11 @@ def test_catch_next_makes_a_state_reachable() -> None:
         ({"deep": [[{"y.$": None}]]}, "$.States.A.Parameters.deep[0][0]['y.$']", "(found null)"),
         ({"e.=": ""}, "$.States.A.Parameters['e.=']", "non-empty expression string"),
         ({"e.=": 3}, "$.States.A.Parameters['e.=']", "non-empty expression string (found 3)"),
-        ({"e.=": "f(x"}, "$.States.A.Parameters['e.=']", "'(' that is never closed"),
-        ({"e.=": "x)"}, "$.States.A.Parameters['e.=']", "')' that closes nothing"),
-        ({"e.=": "[a)"}, "$.States.A.Parameters['e.=']", "')' that does not match the '[' before it"),
-        ({"e.=": "'abc"}, "$.States.A.Parameters['e.=']", "string that is never closed"),
+        ({"e.=": "len(x"}, "$.States.A.Parameters['e.=']", "does not parse"),
+        ({"e.=": "x)"}, "$.States.A.Parameters['e.=']", "does not parse"),
+        ({"e.=": "[a)"}, "$.States.A.Parameters['e.=']", "does not parse"),
+        ({"e.=": "'abc"}, "$.States.A.Parameters['e.=']", "does not parse"),
+        ({"e.=": "a +* b"}, "$.States.A.Parameters['e.=']", "the expression \"a +* b\" does not parse: "),
         ({"__Private_Parameters": "secret"}, "$.States.A.Parameters.__Private_Parameters", "list of field names"),
     ],
 )
@@ -468,7 +497,7 @@ def test_parameters_accept_paths(value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "expr", ["a + b", "f(x, [1, (2)], {'k': 'v)'})", "'it\\'s' + \")\"", "len(input.files) > 0"]
+    "expr", ["a + b", "max(x, len([1, (2)]))", "'it\\'s' + \")\"", "len(input.files) > 0", "`$.a.b` + 1"]
 )
 def test_parameters_accept_expressions(expr: str) -> None:
     assert flow_definition_problems(flow(A=action(Parameters={"x.=": expr}))) == []
@@ -507,7 +536,6 @@ def test_deeply_nested_parameters_do_not_hit_the_recursion_limit() -> None:
 
 
 def test_pass_rules() -> None:
-    assert only_problem(flow(A={"Type": "Pass", "Parameters": {}, "InputPath": "$", "End": True}))[0] == "$.States.A"
     assert only_problem(flow(A={"Type": "Pass", "ResultPath": 1, "End": True}))[0] == "$.States.A.ResultPath"
     path, msg = only_problem(flow(A={"Type": "Pass", "Seconds": 1, "End": True}))
     assert path == "$.States.A.Seconds" and msg.startswith('a Pass state has no field "Seconds"')
@@ -518,15 +546,15 @@ def test_pass_rules() -> None:
 def test_expression_eval_needs_parameters() -> None:
     assert only_problem(flow(A={"Type": "ExpressionEval", "End": True})) == (
         "$.States.A.Parameters",
-        "an ExpressionEval state needs Parameters, the object to evaluate",
+        "an ExpressionEval state needs Parameters",
     )
     path, _ = only_problem(flow(A={"Type": "ExpressionEval", "Parameters": {}, "InputPath": "$", "End": True}))
     assert path == "$.States.A.InputPath"
 
 
 @pytest.mark.parametrize("stype", ["CreateWebInput", "AwaitWebInput"])
-def test_web_input_states_are_lenient_but_need_a_transition(stype: str) -> None:
-    assert flow_definition_problems(flow(A={"Type": stype, "WebInputId": "x", "Extra": [1], "End": True})) == []
+def test_web_input_states_have_the_documented_fields(stype: str) -> None:
+    assert only_problem(flow(A={"Type": stype, "WebInputId": "x", "End": True}))[0] == "$.States.A.WebInputId"
     assert only_problem(flow(A={"Type": stype}))[0] == "$.States.A"
     assert only_problem(flow(A={"Type": stype, "ResultPath": "x", "End": True}))[0] == "$.States.A.ResultPath"
     assert only_problem(flow(A={"Type": stype, "InputPath": "x", "End": True}))[0] == "$.States.A.InputPath"
@@ -619,10 +647,10 @@ def test_misspelt_operator() -> None:
 
 
 def test_every_operator_accepts_its_operand() -> None:
-    from automate_lite.definitions.validation import _OPERATORS
+    from automate_lite.definitions.rules import OPERATORS as _OPERATORS
 
-    good = {"string": "a", "numeric": 1.5, "boolean": True, "timestamp": "2030-01-01T00:00:00Z", "path": "$.y"}
-    rules = [{"Variable": "$.x", op: good[kind], "Next": "Yes"} for op, kind in _OPERATORS.items()]
+    good = {"string": "a", "number": 1.5, "boolean": True, "timestamp": "2030-01-01T00:00:00Z", "path": "$.y"}
+    rules = [{"Variable": "$.x", op: good[o.operand], "Next": "Yes"} for op, o in _OPERATORS.items()]
     assert flow_definition_problems(choice(*rules)) == []
     # String, Numeric, Timestamp: 5 each plus Path variants; BooleanEquals(Path);
     # StringMatches; six Is* tests.
@@ -658,8 +686,10 @@ def test_fail_fields() -> None:
         ("$.States.A.Error", "Error must be a string (found 1)"),
         ("$.States.A.Cause", "Cause must be a string (found a list)"),
     ]
-    path, _ = only_problem(flow(A={"Type": "Fail", "ErrorPath": "$.e"}))
-    assert path == "$.States.A.ErrorPath"
+    assert only_problem(flow(A={"Type": "Fail", "ErrorPath": "e"}))[0] == "$.States.A.ErrorPath"
+    assert only_problem(flow(A={"Type": "Fail", "Error": "E", "ErrorPath": "$.e"})) == (
+        "$.States.A", "Error and ErrorPath exclude each other; give one")
+    assert only_problem(flow(A={"Type": "Fail", "Cause": "C", "CausePath": "$.c"}))[1].startswith("Cause and CausePath")
 
 
 # ----------------------------------------------------------------------------- reachability
@@ -778,6 +808,106 @@ def test_module_imports_only_the_standard_library() -> None:
     assert top <= set(sys.stdlib_module_names) | {"__future__"}, top
 
 
+# ----------------------------------------------------------------------------- the corpus
+
+CORPUS = sorted((Path(__file__).parent / "flows").glob("*.json"))
+
+
+def test_the_corpus_covers_every_state_type_field_and_operator() -> None:
+    from automate_lite.definitions.rules import OPERATORS, STATE_TABLE
+
+    seen_fields: dict[str, set[str]] = {t: set() for t in STATE_TABLE}
+    seen_ops: set[str] = set()
+
+    def walk_rules(rules: Any) -> None:
+        for rule in rules:
+            seen_ops.update(k for k in rule if k in OPERATORS)
+            walk_rules(rule.get("And", []) + rule.get("Or", []) + ([rule["Not"]] if "Not" in rule else []))
+
+    for path in CORPUS:
+        for state in json.loads(path.read_text())["States"].values():
+            seen_fields[state["Type"]].update(state)
+            walk_rules(state.get("Choices", []))
+    for stype, spec in STATE_TABLE.items():
+        assert set(spec.fields) | {"Type", "Comment"} <= seen_fields[stype] | ({"Next", "End"} - set(spec.fields)), stype
+    assert seen_ops == set(OPERATORS)
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
+def test_every_corpus_definition_validates(path: Path) -> None:
+    definition = json.loads(path.read_text())
+    assert flow_definition_problems(definition) == []
+
+
+def test_the_local_service_takes_the_corpus_and_refuses_with_the_same_locations() -> None:
+    """Over real HTTP on 127.0.0.1: the stand-in Flows service validates with the same table."""
+    import automate_lite as al
+    from automate_lite.flows import FlowsClient
+    from automate_lite.testing.flows import FlowsStub
+
+    with FlowsStub() as stub:
+        fc = FlowsClient.new_client(None, lambda **kw: al.BearerTokenAuthorizer("f"), al.BearerTokenAuthorizer("s"),
+                                    base_url=stub.url)
+        try:
+            for path in CORPUS:
+                created = fc.deploy_flow(json.loads(path.read_text()), path.stem)
+                assert created.http_status == 201 and created["definition"]["StartAt"]
+            bad = flow(**{"Copy files": action(Parameters={"n.=": "len(x"})})
+            with pytest.raises(al.errors.UnprocessableEntityError) as info:
+                fc.deploy_flow(bad, "bad", validate_definition=False)  # the service's own check
+            assert info.value.http_status == 422
+            (detail,) = info.value.raw_json["error"]["detail"]
+            (problem,) = flow_definition_problems(bad)
+            assert detail["loc"] == ["body", "definition", *problem.loc] and detail["msg"] == problem.message
+        finally:
+            fc.close()
+
+
+# ----------------------------------------------------------------------------- problems, the rule table
+
+
+def test_problems_carry_their_rule_and_location_and_pickle() -> None:
+    import pickle
+
+    d = flow(**{"Copy files": action(Parameters={"DATA": [{"p.$": "nope"}]})})
+    (problem,) = flow_definition_problems(d)
+    assert problem == ("$.States['Copy files'].Parameters.DATA[0]['p.$']", problem.message)
+    assert problem.rule == "dollar-key" and problem.loc == ("States", "Copy files", "Parameters", "DATA", 0, "p.$")
+    assert problem.path == problem[0] and isinstance(problem, tuple)
+    again = pickle.loads(pickle.dumps(problem))
+    assert isinstance(again, Problem) and again == problem and again.rule == problem.rule and again.loc == problem.loc
+    with pytest.raises(FlowValidationError) as info:
+        validate_flow_definition(d)
+    assert info.value.problems[0].rule == "dollar-key"
+
+
+def test_action_target_reads_every_form() -> None:
+    assert action_target({"ActionUrl": "https://a.org/x"}) == ("url", "https://a.org/x")
+    assert action_target({"Handler": {"Type": "ActionProvider", "Url": "https://b.org"}}) == ("url", "https://b.org")
+    assert action_target({"Handler": {"Type": "RegisteredAPI", "Id": "r1"}}) == ("registered_api", "r1")
+    assert action_target({"Handler": "urn:globus:flows:handle:globus:search.get"}) == (
+        "handle", "urn:globus:flows:handle:globus:search.get")
+    for nothing in ({}, {"Handler": {"Type": "Other", "Url": "x"}}, {"Handler": ""}, {"Handler": {"Type": "RegisteredAPI"}}):
+        assert action_target(nothing) is None
+
+
+def test_rule_evaluation_is_the_table_s() -> None:
+    doc = {"n": 5, "s": "log-1.txt", "t": "2024-05-01T00:00:00Z", "limit": 3, "b": False, "none": None}
+    assert rule_matches({"Variable": "$.n", "NumericGreaterThanPath": "$.limit"}, doc)
+    assert rule_matches({"Variable": "$.s", "StringMatches": "log-*.txt"}, doc)
+    assert not rule_matches({"Variable": "$.s", "StringMatches": "log-\\*.txt"}, doc)
+    assert rule_matches({"Variable": "$.t", "TimestampLessThan": "2025-01-01T00:00:00+00:00"}, doc)
+    assert not rule_matches({"Variable": "$.n", "StringEquals": "5"}, doc)  # wrong type: no match
+    assert rule_matches({"Variable": "$.none", "IsNull": True}, doc)
+    assert rule_matches({"Not": {"Variable": "$.missing", "IsPresent": True}}, doc)
+    assert rule_matches({"Variable": "$$.run_id", "StringEquals": "R"}, doc, {"run_id": "R"})
+    for bad in ({"Variable": "$.missing", "NumericEquals": 1}, {"Variable": "$.n"}, {"And": "x"}, {"Variable": "x y", "IsPresent": True}):
+        with pytest.raises(RuleError) as info:
+            rule_matches(bad, doc)
+        assert info.value.error == "States.Runtime"
+    assert describe_rule({"Variable": "$.n", "NumericGreaterThanEqualsPath": "$.limit"}) == "$.n >= $.limit"
+
+
 # ----------------------------------------------------------------------------- hypothesis
 
 KEYWORDS = [
@@ -807,7 +937,7 @@ targets = st.sampled_from(NAMES + ["Missing"]) | json_scalars
 
 
 def rules(top: bool) -> st.SearchStrategy[Any]:
-    from automate_lite.definitions.validation import _OPERATORS
+    from automate_lite.definitions.rules import OPERATORS as _OPERATORS
 
     keys = st.sampled_from(["Variable", "Comment", "Next", "Foo", *sorted(_OPERATORS)])
     comparison = st.dictionaries(keys, st.sampled_from(["$.x", "x", "$$.c"]) | json_scalars, max_size=3)
@@ -873,9 +1003,11 @@ def check_contract(value: Any) -> None:
     before = repr(value)
     problems = flow_definition_problems(value)
     assert isinstance(problems, list)
-    for path, msg in problems:
+    for problem in problems:
+        path, msg = problem
         assert isinstance(path, str) and path.startswith("$")
         assert isinstance(msg, str) and msg
+        assert problem.rule in RULES and _format(problem.loc) == path
     assert flow_definition_problems(value) == problems  # deterministic...
     assert flow_definition_problems(copy.deepcopy(value)) == problems  # ...and by value
     try:

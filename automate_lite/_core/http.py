@@ -32,28 +32,7 @@ __all__ = [
 ]
 
 
-class MissingType:
-    """The type of :data:`MISSING`: "the caller did not pass this"."""
-
-    _instance: "MissingType | None" = None
-
-    def __new__(cls) -> "MissingType":
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __reduce__(self) -> str:
-        return "MISSING"
-
-
-#: "Not given": the field is left out of the request body. ``None`` means send ``null``.
-MISSING: Any = MissingType()
+from .values import MISSING, MissingType  # noqa: E402  (defined with the other plain values)
 
 
 @runtime_checkable
@@ -197,18 +176,20 @@ def _plain_http_host(url: str) -> str | None:
 
     The plain case (``host[:port]``, no user info, no escapes) is read directly;
     anything else goes to ``urlsplit``, so the answer never differs from its."""
-    authority = url[7:].partition("/")[0].partition("?")[0].partition("#")[0]
-    host, _, port = authority.partition(":")
-    # [A-Za-z0-9._~-]+ then an optional all-digit port, with no regex to compile at import.
-    if host and authority.isascii() and (not port or port.isdigit()) and host.translate(_UNRESERVED_PUNCT).isalnum():
-        return host.lower()
-    return urlsplit(url).hostname
+    # The transports' own reading (tls-edges, issue 14): the guard judges the host the
+    # socket really goes to; an ambiguous authority is a UsageError here too.
+    from .urls import split_url
+
+    return split_url(url, "the request URL").host
 
 
 def check_base_url(url: object, argument: str) -> str:
     """Validate a service URL and return it without a trailing slash."""
     if not isinstance(url, str) or not url:
         raise UsageError(f"{argument} must be a URL string such as 'https://example.org/path', got {url!r}")
+    from .urls import split_url  # first: refuses user info (never shown), backslashes, ambiguous hosts
+
+    split_url(url, argument)
     try:
         parts = urlsplit(url)
         parts.port  # raises ValueError on a bad port

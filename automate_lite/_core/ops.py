@@ -17,13 +17,13 @@ policy lives here, once.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Coroutine, Generator, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Generator, Protocol, TypeVar
 
 from ..errors import TransportError
 from .values import Call, Instruction, Request, Response, Sleep
 
 if TYPE_CHECKING:
-    from typing_extensions import Self, TypeAlias
+    from typing_extensions import TypeAlias
 
 T = TypeVar("T")
 
@@ -59,7 +59,8 @@ def run_sync(op: Op[T], transport: SyncTransport, timeout: float | None = None) 
             try:
                 instr = op.send(value) if exc is None else op.throw(exc)
             except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+                result: T = stop.value
+                return result
             exc = None
             if type(instr) is Request:
                 try:
@@ -93,7 +94,8 @@ async def run_async(op: Op[T], transport: AsyncTransport, timeout: float | None 
             try:
                 instr = op.send(value) if exc is None else op.throw(exc)
             except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+                result: T = stop.value
+                return result
             exc = None
             if type(instr) is Request:
                 try:
@@ -107,6 +109,9 @@ async def run_async(op: Op[T], transport: AsyncTransport, timeout: float | None 
                     value = await asyncio.to_thread(instr.fn)
                 else:
                     value = instr.fn()
+                    # An inline call may be a caller's async callback (wait's on_update).
+                    if hasattr(value, "__await__"):
+                        value = await value
             elif type(instr) is Sleep:
                 import asyncio
 
@@ -116,66 +121,3 @@ async def run_async(op: Op[T], transport: AsyncTransport, timeout: float | None 
                 raise TypeError(f"an operation yielded {instr!r}")
     finally:
         op.close()
-
-
-
-class SyncDriven:
-    """What every blocking client does with its ``transport``: make the default one,
-    drive operations with :func:`run_sync`, and close it (also as a context manager)."""
-
-    __slots__ = ()
-    transport: SyncTransport
-    http_timeout: float | None
-
-    @staticmethod
-    def _default_transport() -> SyncTransport:
-        from ..transports.urllib3 import Urllib3Transport
-
-        return Urllib3Transport()
-
-    def _run(self, op: Op[Any]) -> Any:
-        return run_sync(op, self.transport, self.http_timeout)
-
-    def close(self) -> None:
-        """Close the transport's connections (shared with clients made by ``replace``)."""
-        close = getattr(self.transport, "close", None)
-        if close is not None:
-            close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class AsyncDriven:
-    """The async twin of :class:`SyncDriven`: :func:`run_async`, ``aclose`` and
-    ``async with``."""
-
-    __slots__ = ()
-    transport: AsyncTransport
-    http_timeout: float | None
-
-    @staticmethod
-    def _default_transport() -> AsyncTransport:
-        from ..transports.aio import AsyncioTransport
-
-        return AsyncioTransport()
-
-    def _run(self, op: Op[Any]) -> Coroutine[Any, Any, Any]:
-        # A plain function handing back the driver's coroutine: the method awaits it
-        # directly, one coroutine frame fewer on every resumption of every request.
-        return run_async(op, self.transport, self.http_timeout)
-
-    async def aclose(self) -> None:
-        """Close the transport (shared with clients made by ``replace``)."""
-        aclose = getattr(self.transport, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()

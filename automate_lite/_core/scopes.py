@@ -31,8 +31,10 @@ RUN_FLOWS_SCOPE = f"{_PREFIX}/run"
 RUN_STATUS_SCOPE = f"{_PREFIX}/run_status"
 RUN_MANAGE_SCOPE = f"{_PREFIX}/run_manage"
 ALL_FLOWS_SCOPE = f"{_PREFIX}/all"
-#: The service scopes a user of every FlowsClient method needs.
-ALL_FLOW_SCOPES = (MANAGE_FLOWS_SCOPE, VIEW_FLOWS_SCOPE, RUN_FLOWS_SCOPE, RUN_STATUS_SCOPE, RUN_MANAGE_SCOPE)
+#: The service scopes a user of every FlowsClient method needs (what the login helpers
+#: ask for). The deprecated ``run`` scope is left out, as globus-cli does: running a
+#: flow takes the flow's own scope.
+ALL_FLOW_SCOPES = (MANAGE_FLOWS_SCOPE, VIEW_FLOWS_SCOPE, RUN_STATUS_SCOPE, RUN_MANAGE_SCOPE)
 
 #: Non-production environments named by ``GLOBUS_SDK_ENVIRONMENT``.
 ENVIRONMENTS = ("sandbox", "integration", "test", "preview", "staging")

@@ -12,8 +12,9 @@ milliseconds on every ``import automate_lite``, which serverless cold starts pay
 from __future__ import annotations
 
 import collections
+import enum
 import json
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, TypeVar, Union, final
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Final, Literal, Mapping, TypeVar, Union, final
 
 if TYPE_CHECKING:
     # Tells type checkers that subclasses are frozen, dataclass-like records (assigning
@@ -25,9 +26,32 @@ else:
         return lambda cls: cls
 
 
-__all__ = ["FrozenError", "Frozen", "Request", "Response", "Sleep", "Call", "Instruction"]
+__all__ = ["MISSING", "MissingType", "FrozenError", "Frozen", "Request", "Response", "Sleep", "Call", "Instruction"]
 
 _T = TypeVar("_T")
+
+
+class _Missing(enum.Enum):
+    """The one-member enum behind :data:`MISSING`.
+
+    An enum member, not a plain object, so type checkers know it is the only value of
+    its type: a parameter reads ``str | MissingType`` and ``if x is not MISSING``
+    narrows it to ``str``. (``enum`` is already loaded by ``re`` on the import path.)
+    """
+
+    MISSING = "MISSING"
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: "Not given": the field is left out of the request body. ``None`` means send ``null``.
+MISSING: Final = _Missing.MISSING
+#: The type of :data:`MISSING`, for annotations: ``label: str | MissingType = MISSING``.
+MissingType = Literal[_Missing.MISSING]
 
 
 class FrozenError(AttributeError):

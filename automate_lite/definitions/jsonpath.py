@@ -7,6 +7,8 @@ Paths start at ``$`` (the run's state document) and continue with steps:
 ``['x y']``    a key in quotes (single or double; ``\\`` escapes the next char)
 ``[0]``        an item of a list (``[-1]`` counts from the end)
 ``.*``/``[*]`` every value of an object or item of a list (reading only)
+``[1:]``       a slice of a list, as in Python: ``[start:stop:step]``, each part
+               optional, negative counts from the end (``[::-1]`` reverses; reading only)
 ============== ==============================================================
 
 ``$$.name`` and ``$._context.name`` read the *run context* (``run_id``, ``flow_id``, ...)
@@ -14,15 +16,18 @@ given as ``context``; the context is never part of the document and cannot be wr
 
 :func:`get` reads (raising :class:`PathNotFound` when nothing is there), :func:`exists`
 asks, :func:`put` writes (what ``ResultPath`` does). A path with a wildcard reads as
-the list of what each branch found (branches that find nothing are skipped).
+the list of what each branch found (branches that find nothing are skipped); a
+slice fans out the same way over the items it selects, so ``$.items[1:]`` is a list
+and ``$.items[1:].name`` the list of their names.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any, Mapping, Union
 
-__all__ = ["JSONPathError", "PathNotFound", "WILDCARD", "parse", "get", "exists", "put", "format_path"]
+__all__ = ["JSONPathError", "PathNotFound", "WILDCARD", "Slice", "parse", "get", "exists", "put", "format_path"]
 
 
 class JSONPathError(ValueError):
@@ -48,7 +53,25 @@ class _Wildcard:
 #: The ``*`` step.
 WILDCARD = _Wildcard()
 
-Step = Union[str, int, _Wildcard]
+
+@dataclass(frozen=True)
+class Slice:
+    """The ``[start:stop:step]`` step (``None`` where a part is left out)."""
+
+    start: int | None
+    stop: int | None
+    step: int | None
+
+    def text(self) -> str:
+        parts = ["" if v is None else str(v) for v in (self.start, self.stop)]
+        if self.step is not None:
+            parts.append(str(self.step))
+        return ":".join(parts)
+
+
+Step = Union[str, int, _Wildcard, Slice]
+#: Longest JSONPath text accepted (a definition's paths are short; this bounds the parser's work).
+MAX_PATH_LENGTH = 10_000
 
 _CONTEXT_KEY = "_context"
 
@@ -56,7 +79,33 @@ _CONTEXT_KEY = "_context"
 def _parse(path: str) -> tuple[bool, tuple[Step, ...]]:
     if not isinstance(path, str):
         raise JSONPathError(f"a JSONPath must be a string, not {type(path).__name__}")
+    if len(path) > MAX_PATH_LENGTH:
+        raise JSONPathError(f"a JSONPath is longer than {MAX_PATH_LENGTH} characters")
     return _parse_text(path)
+
+
+def _slice_part(path: str, part: str, at: int) -> int | None:
+    part = part.strip()
+    if not part:
+        return None
+    if not (part.isascii() and part.lstrip("-").isdigit() and len(part) <= 19):
+        raise JSONPathError(f"JSONPath {path!r}: slice part {part!r} at {at} is not a whole number")
+    return int(part)
+
+
+def _read_index(path: str, token: str, at: int) -> Step:
+    if ":" in token:
+        pieces = token.split(":")
+        if len(pieces) > 3:
+            raise JSONPathError(f"JSONPath {path!r}: a slice has at most three parts, [start:stop:step], at {at}")
+        start, stop, step = (_slice_part(path, p, at) for p in (pieces + [""])[:3])
+        if step == 0:
+            raise JSONPathError(f"JSONPath {path!r}: a slice step cannot be zero (at {at})")
+        return Slice(start, stop, step)
+    # Only plain ASCII digits: int() would also take '1_000' or other scripts' digits.
+    if token.isascii() and token.lstrip("-").isdigit() and token.count("-") <= 1 and len(token) <= 19:
+        return int(token)
+    raise JSONPathError(f"JSONPath {path!r}: [{token}] is not an index; quote keys: ['{token}']")
 
 
 @functools.lru_cache(maxsize=2048)
@@ -103,15 +152,7 @@ def _parse_text(path: str) -> tuple[bool, tuple[Step, ...]]:
             if close < 0:
                 raise JSONPathError(f"JSONPath {path!r} has an unclosed '[' at {i}")
             token = path[j:close].strip()
-            if token == "*":
-                steps.append(WILDCARD)
-            else:
-                try:
-                    steps.append(int(token))
-                except ValueError:
-                    raise JSONPathError(
-                        f"JSONPath {path!r}: [{token}] is not an index; quote keys: ['{token}']"
-                    ) from None
+            steps.append(WILDCARD if token == "*" else _read_index(path, token, i))
             i = close + 1
         else:
             raise JSONPathError(f"JSONPath {path!r}: unexpected {c!r} at {i}; use .name, ['name'] or [0]")
@@ -131,6 +172,8 @@ def format_path(steps: tuple[Step, ...] | list[Step]) -> str:
     for step in steps:
         if isinstance(step, _Wildcard):
             out.append("[*]")
+        elif isinstance(step, Slice):
+            out.append(f"[{step.text()}]")
         elif isinstance(step, int):
             out.append(f"[{step}]")
         elif step.isidentifier():
@@ -144,8 +187,12 @@ def _walk(value: Any, steps: tuple[Step, ...], path: str, done: int) -> list[Any
     """Everything ``steps`` reach from ``value`` (one item unless a wildcard fans out)."""
     for k in range(done, len(steps)):
         step = steps[k]
-        if isinstance(step, _Wildcard):
-            if isinstance(value, dict):
+        if isinstance(step, (_Wildcard, Slice)):
+            if isinstance(step, Slice):
+                if not isinstance(value, list):
+                    raise PathNotFound(path, f"{format_path(steps[:k])} is {_kind(value)}, not a list to slice")
+                children = value[step.start : step.stop : step.step]
+            elif isinstance(value, dict):
                 children = list(value.values())
             elif isinstance(value, list):
                 children = list(value)
@@ -220,8 +267,8 @@ def put(document: Any, path: str, value: Any) -> Any:
     in_context, steps = _parse(path)
     if in_context:
         raise JSONPathError(f"JSONPath {path!r} names the run context, which is read-only")
-    if any(isinstance(s, _Wildcard) for s in steps):
-        raise JSONPathError(f"JSONPath {path!r} has a wildcard; a result needs one place to go")
+    if any(isinstance(s, (_Wildcard, Slice)) for s in steps):
+        raise JSONPathError(f"JSONPath {path!r} has a wildcard or a slice; a result needs one place to go")
     if not steps:
         return value
     target: Any = document

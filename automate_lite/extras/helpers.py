@@ -110,8 +110,8 @@ def create_action_client(
     :class:`LoginManager`; pass ``manager=`` to share one). The client refreshes and
     writes back tokens, and logs in again when the provider asks for more consent.
     """
-    probe = ActionClient(action_url, None, http_timeout, routes=routes, retry=retry,
-                         allow_insecure_http=allow_insecure_http, transport=transport)
+    probe = ActionClient.new_client(action_url, None, http_timeout, routes=routes, retry=retry,
+                                    allow_insecure_http=allow_insecure_http, transport=transport)
     op = _with_tokens(probe, action_scope, lambda: _manager(manager, client_id, login, token_file, auth_base_url))
     return run_sync(op, probe.transport, probe.http_timeout)
 
@@ -136,8 +136,8 @@ async def create_async_action_client(
     The event loop is never blocked: reading the token file and any login run in a
     worker thread, introspection on the async client.
     """
-    probe = AsyncActionClient(action_url, None, http_timeout, routes=routes, retry=retry,
-                              allow_insecure_http=allow_insecure_http, transport=transport)
+    probe = AsyncActionClient.new_client(action_url, None, http_timeout, routes=routes, retry=retry,
+                                         allow_insecure_http=allow_insecure_http, transport=transport)
     op = _with_tokens(probe, action_scope, lambda: _manager(manager, client_id, login, token_file, auth_base_url))
     return await run_async(op, probe.transport, probe.http_timeout)
 

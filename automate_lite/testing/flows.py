@@ -209,53 +209,14 @@ def _conflict(detail: str) -> NoReturn:
     raise _Fail(409, "STATE_CONFLICT", detail)
 
 
-def _split_json_path(path: str) -> list[str | int]:
-    """``$.States['a b'].Choices[0]`` -> ``["States", "a b", "Choices", 0]``.
-
-    Understands the dot/bracket notation ``automate_lite.definitions.validation`` writes.
-    """
-    parts: list[str | int] = []
-    i = 1 if path.startswith("$") else 0
-    n = len(path)
-    while i < n:
-        c = path[i]
-        if c == ".":
-            j = i + 1
-            while j < n and path[j] not in ".[":
-                j += 1
-            parts.append(path[i + 1 : j])
-            i = j
-        elif c == "[" and i + 1 < n and path[i + 1] in "'\"":
-            quote = path[i + 1]
-            j = i + 2
-            buf: list[str] = []
-            while j < n and path[j] != quote:
-                if path[j] == "\\" and j + 1 < n:
-                    j += 1
-                buf.append(path[j])
-                j += 1
-            parts.append("".join(buf))
-            i = j + 2  # past the quote and the "]"
-        elif c == "[":
-            j = path.find("]", i)
-            j = n if j < 0 else j
-            token = path[i + 1 : j]
-            parts.append(int(token) if token.lstrip("-").isdigit() else token)
-            i = j + 1
-        else:  # not a path we understand: keep the rest whole rather than guess
-            parts.append(path[i:])
-            break
-    return parts
-
-
 def _definition_problems(definition: Json, loc_prefix: Sequence[str]) -> list[Doc]:
     """Detail items for an invalid definition (empty when valid)."""
     # Imported here: the stand-ins load without the package until a definition is checked.
     from automate_lite.definitions.validation import flow_definition_problems
 
     return [
-        {"loc": [*loc_prefix, *_split_json_path(path)], "msg": msg, "type": "value_error"}
-        for path, msg in flow_definition_problems(definition)
+        {"loc": [*loc_prefix, *problem.loc], "msg": problem.message, "type": "value_error"}
+        for problem in flow_definition_problems(definition)
     ]
 
 

@@ -79,14 +79,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
-import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Protocol
 
 from ..definitions import expressions, jsonpath
+from ..definitions.rules import RuleError, parse_timestamp as _timestamp
+from ..definitions.rules import rule_matches as _rule_matches
 
 __all__ = ["FlowRunner", "LiveRun", "RunHost", "StateFailure", "evaluate_parameters", "ERROR_NAMES"]
 
@@ -232,109 +232,16 @@ def _redact(body: Doc, private: Any) -> Doc:
     return {k: ("<private>" if k in private else copy.deepcopy(v)) for k, v in body.items()}
 
 
-def _is_num(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        ts = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=timezone.utc)
-
-
-def _string_matches(value: str, pattern: str) -> bool:
-    # AWS StringMatches: "*" matches anything, "\*" is a literal star.
-    parts: list[str] = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
-            parts.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        parts.append(".*" if c == "*" else re.escape(c))
-        i += 1
-    return re.fullmatch("".join(parts), value, re.DOTALL) is not None
-
-
-_ORDER: dict[str, Callable[[Any, Any], bool]] = {
-    "Equals": lambda a, b: bool(a == b),
-    "LessThan": lambda a, b: bool(a < b),
-    "GreaterThan": lambda a, b: bool(a > b),
-    "LessThanEquals": lambda a, b: bool(a <= b),
-    "GreaterThanEquals": lambda a, b: bool(a >= b),
-}
-_TYPE_TESTS: dict[str, Callable[[Any], bool]] = {
-    "IsNull": lambda v: v is None,
-    "IsNumeric": _is_num,
-    "IsString": lambda v: isinstance(v, str),
-    "IsBoolean": lambda v: isinstance(v, bool),
-    "IsTimestamp": lambda v: _timestamp(v) is not None,
-}
-
-
-_FAMILIES: tuple[tuple[str, Callable[[Any], bool]], ...] = (
-    ("String", lambda v: isinstance(v, str)),
-    ("Numeric", _is_num),
-    ("Boolean", lambda v: isinstance(v, bool)),
-)
-
-
-def _rule_operator(rule: Mapping[str, Any]) -> str:
-    for key in rule:
-        if key in ("Variable", "Next", "Comment"):
-            continue
-        if key in ("IsPresent", "StringMatches") or key in _TYPE_TESTS:
-            return key
-        base = key[:-4] if key.endswith("Path") else key
-        for family in ("String", "Numeric", "Boolean", "Timestamp"):
-            if base.startswith(family) and base[len(family):] in _ORDER:
-                return key
-    raise StateFailure("States.Runtime", f"choice rule {dict(rule)!r} has no comparison operator")
-
-
 def rule_matches(rule: Mapping[str, Any], document: Any, context: Mapping[str, Any] | None = None) -> bool:
-    """Whether a Choice rule holds for ``document`` (raises :class:`StateFailure`)."""
-    if "And" in rule:
-        return all(rule_matches(r, document, context) for r in rule["And"])
-    if "Or" in rule:
-        return any(rule_matches(r, document, context) for r in rule["Or"])
-    if "Not" in rule:
-        return not rule_matches(rule["Not"], document, context)
-    variable = str(rule.get("Variable"))
-    op = _rule_operator(rule)
-    operand = rule[op]
-    if op == "IsPresent":
-        return jsonpath.exists(document, variable, context) == bool(operand)
+    """Whether a Choice rule holds for ``document`` (raises :class:`StateFailure`).
+
+    The evaluation is :func:`automate_lite.definitions.rules.rule_matches`, the one the
+    validator's table describes; only its error becomes the state's failure here.
+    """
     try:
-        value = jsonpath.get(document, variable, context)
-    except (jsonpath.PathNotFound, jsonpath.JSONPathError) as exc:
-        raise StateFailure(
-            "States.Runtime", f"choice rule Variable: {exc} (guard the rule with IsPresent)"
-        ) from None
-    if op in _TYPE_TESTS:
-        return _TYPE_TESTS[op](value) == bool(operand)
-    if op.endswith("Path"):
-        try:
-            operand = jsonpath.get(document, operand, context)
-        except (jsonpath.PathNotFound, jsonpath.JSONPathError) as exc:
-            raise StateFailure("States.Runtime", f"choice rule {op}: {exc}") from None
-        op = op[:-4]
-    if op == "StringMatches":
-        return isinstance(value, str) and isinstance(operand, str) and _string_matches(value, operand)
-    for family, ok in _FAMILIES:
-        if op.startswith(family):
-            if not (ok(value) and ok(operand)):
-                return False  # a type mismatch is no match, as in the States Language
-            return _ORDER[op[len(family):]](value, operand)
-    a, b = _timestamp(value), _timestamp(operand)
-    if a is None or b is None:
-        return False
-    return _ORDER[op[len("Timestamp"):]](a, b)
+        return _rule_matches(rule, document, context)
+    except RuleError as exc:
+        raise StateFailure(exc.error, str(exc)) from None
 
 
 def _request_id(run_id: str, visit: int, state_name: str) -> str:

@@ -32,9 +32,8 @@ import threading
 import types
 import weakref
 from typing import TYPE_CHECKING, AsyncGenerator, Callable, Generator, Mapping
-from urllib.parse import urlsplit
 
-from .._core.http import is_loopback_host
+from .._core.urls import split_url
 from .._core.values import Request, Response
 from ..errors import (
     ConnectError,
@@ -45,7 +44,17 @@ from ..errors import (
     TransportError,
     UsageError,
 )
-from .urllib3 import _bypass, network_settings, parse_proxy
+from ._h1 import CONNECT, HEAD, LENGTH, NO_BODY, PLAIN, ProtocolViolation, ResponseParser, TooLarge
+from ._network import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    bypass_proxy,
+    check_max_response_bytes,
+    decode_body,
+    network_settings,
+    parse_proxy,
+    rebuild,
+    too_large,
+)
 
 if TYPE_CHECKING:
     from .threaded import ThreadedAsyncTransport
@@ -60,12 +69,7 @@ _EXPECTS_BODY = frozenset({"POST", "PUT", "PATCH"})
 _SPECIAL = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
-_MAX_HEAD = 256 * 1024  # bytes of status line + headers (or of one chunk-size line)
 _MAX_ORIGINS = 512  # cached URL prefixes before the cache starts over
-
-# Parser modes for the body of the answer being read.
-_HEAD, _LENGTH, _CHUNKED, _UNTIL_CLOSE = 0, 1, 2, 3
 
 _PoolKey = tuple[str, str, int]
 
@@ -212,11 +216,10 @@ class _Connection(asyncio.Protocol):
 
     __slots__ = (
         "pool", "loop", "transport", "buf", "waiter", "dead", "idle", "requests", "got_bytes",
-        "no_body", "close_after", "reusable", "timeout", "timer", "last_read", "armed_read",
-        "mode", "status", "reason", "headers", "keep_alive", "remaining", "chunk_state", "parts",
+        "close_after", "reusable", "timeout", "timer", "last_read", "armed_read", "parser",
     )
 
-    def __init__(self, pool: _Pool, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, pool: _Pool, loop: asyncio.AbstractEventLoop, limit: int | None = None) -> None:
         self.pool = pool
         self.loop = loop
         self.transport: asyncio.Transport | None = None
@@ -226,7 +229,6 @@ class _Connection(asyncio.Protocol):
         self.idle = False  # in pool.idle
         self.requests = 0  # requests started on this connection
         self.got_bytes = False  # a byte of the current answer arrived
-        self.no_body = False  # the current request was HEAD (or CONNECT)
         self.close_after = False  # the request said "Connection: close"
         self.reusable = False  # set when an answer completes
         # read timeout
@@ -234,15 +236,7 @@ class _Connection(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.last_read = 0.0
         self.armed_read = 0.0
-        # parser
-        self.mode = _HEAD
-        self.status = 0
-        self.reason = ""
-        self.headers: dict[str, str] = {}
-        self.keep_alive = True
-        self.remaining = 0  # LENGTH: body bytes still expected; CHUNKED: of this chunk
-        self.chunk_state = 0  # 0 size line, 1 data, 2 CRLF after data, 3 trailers
-        self.parts: list[bytes] = []
+        self.parser = ResponseParser(limit)
 
     # -- asyncio.Protocol
 
@@ -261,8 +255,11 @@ class _Connection(asyncio.Protocol):
             self.last_read = self.loop.time()
         self.buf += data
         try:
-            self._parse()
-        except _ProtocolViolation as e:
+            if self.parser.feed(self.buf):
+                self._finish()
+        except TooLarge as e:
+            self._fail(too_large(e.limit, "AsyncioTransport"))
+        except ProtocolViolation as e:
             self._fail(ConnectionLostError(f"the server sent an invalid response: {e}"))
 
     def eof_received(self) -> bool:
@@ -281,9 +278,14 @@ class _Connection(asyncio.Protocol):
                 self.pool.free()
         if self.waiter is None:
             return
-        if self.mode == _UNTIL_CLOSE and exc is None:
-            self._finish(b"".join(self.parts) + bytes(self.buf))
-            return
+        if exc is None:
+            try:
+                if self.parser.eof(self.buf):
+                    self._finish()
+                    return
+            except TooLarge as e:
+                self._fail(too_large(e.limit, "AsyncioTransport"))
+                return
         self._fail(self._lost_error(exc))
 
     # -- requests
@@ -294,13 +296,13 @@ class _Connection(asyncio.Protocol):
         t = self.transport
         return not self.dead and t is not None and not t.is_closing()
 
-    def start(self, data: bytes, body: bytes | None, no_body: bool, close_after: bool, timeout: float | None) -> asyncio.Future[Response]:
+    def start(self, data: bytes, body: bytes | None, kind: int, close_after: bool, timeout: float | None) -> asyncio.Future[Response]:
         """Write one request; the returned future gets its answer."""
         fut: asyncio.Future[Response] = self.loop.create_future()
         self.waiter = fut
         self.requests += 1
         self.got_bytes = False
-        self.no_body = no_body
+        self.parser.start(kind)
         self.close_after = close_after
         self.reusable = False
         self.timeout = timeout
@@ -334,7 +336,7 @@ class _Connection(asyncio.Protocol):
             self.armed_read = self.last_read
             self.timer = self.loop.call_at(self.last_read + self.timeout, self._on_timer)
             return
-        stage = "no response headers arrived" if self.mode == _HEAD else "the response body stalled"
+        stage = "no response headers arrived" if self.parser.mode == HEAD else "the response body stalled"
         self._fail(ReadTimeout(f"{stage} within the read timeout of {self.timeout}s"))
 
     def _fail(self, exc: TransportError) -> None:
@@ -353,183 +355,32 @@ class _Connection(asyncio.Protocol):
             return ConnectionLostError(f"the connection was lost (TLS){why}")
         if not self.got_bytes:
             return _StaleConnection(f"the connection was closed before any response arrived{why}")
-        if self.mode == _HEAD:
+        mode = self.parser.mode
+        if mode == HEAD:
             return ConnectionLostError(f"the connection was closed in the middle of the response headers{why}")
-        if self.mode == _LENGTH:
-            got = sum(map(len, self.parts)) + len(self.buf)
+        if mode == LENGTH:
+            got = len(self.buf)
             return ConnectionLostError(
-                f"the connection was lost: IncompleteRead({got} bytes read, {self.remaining - got} more expected){why}"
+                f"the connection was lost: IncompleteRead({got} bytes read, {self.parser.remaining - got} more expected){why}"
             )
         return ConnectionLostError(f"the connection was closed in the middle of a chunked body{why}")
 
-    def _finish(self, body: bytes) -> None:
+    def _finish(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        resp = Response(self.status, self.headers, body)
+        p = self.parser
+        resp = Response(p.status, p.headers, p.body)
         # Leftover bytes mean the server answered something we did not ask: do not reuse.
-        self.reusable = self.keep_alive and not self.close_after and not self.dead and not self.buf
+        self.reusable = p.keep_alive and not self.close_after and not self.dead and not self.buf
         waiter, self.waiter = self.waiter, None
-        self.mode = _HEAD
-        self.headers = {}
-        self.parts = []
-        if not self.reusable:
+        p.headers = {}
+        p.body = b""
+        if not self.reusable and not (p.tunnel and not self.buf):
+            # (A CONNECT's 2xx is a tunnel, HTTP/1.0 or not: TLS starts on this socket.)
             self.abort()
         if waiter is not None and not waiter.done():
             waiter.set_result(resp)
-
-    # -- parsing
-
-    def _parse(self) -> None:
-        buf = self.buf
-        while True:
-            mode = self.mode
-            if mode == _HEAD:
-                end = buf.find(b"\r\n\r\n")
-                if end < 0:
-                    if len(buf) > _MAX_HEAD:
-                        raise _ProtocolViolation(f"the response headers are longer than {_MAX_HEAD} bytes")
-                    return
-                head = buf[:end].decode("latin-1")
-                del buf[: end + 4]
-                if not self._head(head):
-                    continue  # an interim 1xx answer: the real one follows
-                if self.mode == _HEAD:  # no body
-                    self._finish(b"")
-                    return
-                continue
-            if mode == _LENGTH:
-                n = self.remaining
-                if len(buf) < n:
-                    return
-                if len(buf) == n:
-                    body = bytes(buf)
-                    buf.clear()
-                else:
-                    body = bytes(buf[:n])
-                    del buf[:n]
-                self._finish(body)
-                return
-            if mode == _CHUNKED:
-                if self._chunks():
-                    self._finish(b"".join(self.parts))
-                return
-            return  # _UNTIL_CLOSE: connection_lost ends the body
-
-    def _head(self, head: str) -> bool:
-        """Parse a status line and headers; False for an interim (1xx) answer."""
-        lines = head.split("\r\n")
-        version, _, rest = lines[0].partition(" ")
-        code = rest[:3]
-        if not (version.startswith("HTTP/1.") and code.isdigit() and code.isascii() and rest[3:4] in ("", " ")):
-            raise _ProtocolViolation(f"bad status line {lines[0][:100]!r}")
-        status = int(code)
-        headers: dict[str, str] = {}
-        last = ""
-        for line in lines[1:]:
-            if line[:1] in (" ", "\t"):  # obsolete line folding
-                if last:
-                    headers[last] = f"{headers[last]} {line.strip()}"
-                continue
-            name, sep, value = line.partition(":")
-            if not sep:
-                continue  # not a header line; ignored, as http.client does
-            name = name.strip().lower()
-            value = value.strip()
-            if name in headers:
-                headers[name] = f"{headers[name]}, {value}"
-            else:
-                headers[name] = value
-            last = name
-        if 100 <= status < 200 and status != 101:
-            return False
-        self.status = status
-        self.reason = rest[4:]
-        self.headers = headers
-        connection = headers.get("connection", "").lower()
-        if version == "HTTP/1.1":
-            self.keep_alive = "close" not in connection
-        else:
-            self.keep_alive = "keep-alive" in connection
-        if self.no_body or status in (204, 304, 101):
-            self.mode = _HEAD
-            if status == 101:
-                self.keep_alive = False
-            return True
-        te = headers.get("transfer-encoding")
-        if te is not None:
-            if te.lower().rsplit(",", 1)[-1].strip() == "chunked":
-                self.mode = _CHUNKED
-                self.chunk_state = 0
-                self.parts = []
-                if "content-length" in headers:
-                    self.keep_alive = False  # both: suspicious, do not reuse
-            else:
-                self.mode = _UNTIL_CLOSE
-                self.keep_alive = False
-            return True
-        cl = headers.get("content-length")
-        if cl is not None:
-            values = {v.strip() for v in cl.split(",")}
-            if len(values) != 1 or not (n := next(iter(values))).isdigit() or not n.isascii():
-                raise _ProtocolViolation(f"bad Content-Length {cl[:100]!r}")
-            self.mode = _LENGTH
-            self.remaining = int(n)
-            return True
-        self.mode = _UNTIL_CLOSE
-        self.keep_alive = False
-        self.parts = []
-        return True
-
-    def _chunks(self) -> bool:
-        """Consume chunked-body bytes; True once the last chunk and trailers are in."""
-        buf = self.buf
-        while True:
-            state = self.chunk_state
-            if state == 1:  # chunk data
-                n = self.remaining
-                if len(buf) < n:
-                    if buf:
-                        self.parts.append(bytes(buf))
-                        self.remaining -= len(buf)
-                        buf.clear()
-                    return False
-                self.parts.append(bytes(buf[:n]))
-                del buf[:n]
-                self.chunk_state = 2
-                continue
-            if state == 2:  # the CRLF after the data
-                if len(buf) < 2:
-                    return False
-                if buf[:2] != b"\r\n":
-                    raise _ProtocolViolation("a chunk is longer than its size line said")
-                del buf[:2]
-                self.chunk_state = 0
-                continue
-            i = buf.find(b"\r\n")
-            if i < 0:
-                if len(buf) > _MAX_HEAD:
-                    raise _ProtocolViolation("a chunk size line (or trailer) is too long")
-                return False
-            line = bytes(buf[:i])
-            del buf[: i + 2]
-            if state == 3:  # trailers, ignored; an empty line ends the body
-                if not line:
-                    return True
-                continue
-            size = line.split(b";", 1)[0].strip()
-            if not _HEX.fullmatch(size):
-                raise _ProtocolViolation(f"bad chunk size {size[:20]!r}")
-            n = int(size, 16)
-            if n == 0:
-                self.chunk_state = 3
-            else:
-                self.remaining = n
-                self.chunk_state = 1
-
-
-class _ProtocolViolation(Exception):
-    """The server's bytes are not HTTP/1.1 as we read it."""
 
 
 # ---------------------------------------------------------------------------- origins
@@ -599,6 +450,14 @@ class AsyncioTransport:
     shut down by ``asyncio.run`` (or anything that finalises its async generators), its
     connections are closed.
 
+    Responses are read as h11 reads them (see :mod:`._h1`); a ``CONNECT`` answered
+    ``2xx`` is a tunnel whatever its HTTP version. ``max_response_bytes`` (64 MiB unless
+    given; ``None`` for no limit) bounds a body after gzip/deflate decoding. URLs are read
+    once by :func:`automate_lite._core.urls.split_url` (ambiguous ones are a
+    :class:`~automate_lite.errors.UsageError`). The transport pickles: the copy has the
+    same settings and no connections. urllib3 is imported only to use an ``https://``
+    proxy (through the threaded transport).
+
     Cancellation: cancelling the awaiting task closes the request's connection (a
     connection is never put back half-read) and frees its place in the pool. (Unlike
     :class:`~automate_lite.transports.ThreadedAsyncTransport`, where the worker thread
@@ -615,9 +474,11 @@ class AsyncioTransport:
         ca_certs: str | None = None,
         proxy_url: str | None = None,
         environ: Mapping[str, str] | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if type(max_connections_per_host) is not int or max_connections_per_host < 1:
             raise UsageError(f"max_connections_per_host must be an int >= 1, got {max_connections_per_host!r}")
+        self.max_response_bytes = check_max_response_bytes(max_response_bytes)
         self.proxy_url, self._no_proxy = network_settings(verify, ca_certs, proxy_url, environ)
         self.verify = verify
         self.ca_certs = ca_certs
@@ -645,6 +506,19 @@ class AsyncioTransport:
         self._methods: set[str] = set()
         if ca_certs is not None:
             self._verified_context()  # a bundle the caller named: a bad one fails here, now
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pools, event-loop state and SSL contexts stay behind: the copy starts afresh
+        # from the settings (with the proxy environment as it was read here).
+        settings = {
+            "max_connections_per_host": self.max_connections_per_host,
+            "verify": self.verify,
+            "ca_certs": self.ca_certs,
+            "proxy_url": self.proxy_url,
+            "environ": {"NO_PROXY": ",".join(self._no_proxy)},
+            "max_response_bytes": self.max_response_bytes,
+        }
+        return rebuild, (type(self), settings)
 
     def _verified_context(self) -> ssl.SSLContext:
         """The verifying SSL context, built on first use (once, under the lock)."""
@@ -691,29 +565,14 @@ class AsyncioTransport:
 
     def _origin(self, url: str) -> tuple[_Origin, str]:
         """The origin of ``url`` and the request target to send (the slow path)."""
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError as e:
-            raise UsageError(f"not a valid URL ({e}): {url!r}") from None
-        scheme = parts.scheme.lower()
-        host = parts.hostname
-        if scheme not in ("http", "https") or not host:
-            raise UsageError(f"AsyncioTransport sends only http:// and https:// URLs with a host, got {url!r}")
-        if not host.isascii():
-            try:
-                host = host.encode("idna").decode("ascii")
-            except UnicodeError as e:
-                raise UsageError(f"the host name of {url!r} is not valid: {e}") from None
-        default = 443 if scheme == "https" else 80
-        port = port or default
-        hostport = f"[{host}]" if ":" in host else host
-        if port != default:
-            hostport = f"{hostport}:{port}"
+        # One reading of the URL (user info, backslashes and other ambiguous
+        # authorities refused): it decides the TLS policy and where the socket goes.
+        parts = split_url(url, "the request URL")
+        scheme, host, port, hostport = parts.scheme, parts.host, parts.port, parts.hostport
         origin = _Origin()
         origin.key = (scheme, host, port)
         origin.host_line = f"Host: {hostport}\r\n"
-        proxied = self._proxy is not None and not _bypass(host, self._no_proxy)
+        proxied = self._proxy is not None and not bypass_proxy(host, self._no_proxy)
         if proxied and not self._proxy_native:
             origin.delegate = True
         elif proxied:
@@ -729,15 +588,12 @@ class AsyncioTransport:
                 origin.proxy_line = auth_line
                 origin.host_line += auth_line
         else:
-            origin.connect_host, origin.connect_port = host, port
+            origin.connect_host, origin.connect_port = parts.connect_host, port
         if scheme == "https":
-            loopback = is_loopback_host(host)
-            lax = self.verify is False or (self.verify is None and loopback and not proxied)
+            lax = self.verify is False or (self.verify is None and parts.loopback and not proxied)
             origin.ssl = self._unverified if lax else self._verified_context()
             origin.server_hostname = host
-        target = parts.path or "/"
-        if parts.query:
-            target = f"{target}?{parts.query}"
+        target = parts.target
         # Cache by the exact prefix the fast path looks up (see send).
         i = url.find("/", 8)
         prefix = url[:i] if i >= 0 else url
@@ -773,10 +629,10 @@ class AsyncioTransport:
         if pool is None:
             pool = state.pools[origin.key] = _Pool(self.max_connections_per_host)
         may_resend = method in _IDEMPOTENT
-        no_body = method == "HEAD"
+        kind = NO_BODY if method == "HEAD" else PLAIN
         while True:
             conn = await self._acquire(pool, origin, loop, timeout)
-            fut = conn.start(data, body, no_body, close_after, timeout)
+            fut = conn.start(data, body, kind, close_after, timeout)
             try:
                 resp = await fut
             except _StaleConnection as e:
@@ -803,7 +659,8 @@ class AsyncioTransport:
                 conn.abort()
                 pool.free()
             if "content-encoding" in resp.headers:
-                resp = _decoded(resp)
+                body = decode_body(resp.headers["content-encoding"], resp.body, self.max_response_bytes, "AsyncioTransport")
+                resp = Response(resp.status, resp.headers, body)
             return resp
 
     async def _acquire(self, pool: _Pool, origin: _Origin, loop: asyncio.AbstractEventLoop, timeout: float | None) -> _Connection:
@@ -832,7 +689,7 @@ class AsyncioTransport:
             raise
 
     async def _connect(self, pool: _Pool, origin: _Origin, loop: asyncio.AbstractEventLoop, timeout: float | None) -> _Connection:
-        conn = _Connection(pool, loop)
+        conn = _Connection(pool, loop, self.max_response_bytes)
         try:
             if timeout is None:
                 await self._open(conn, origin, loop)
@@ -863,11 +720,13 @@ class AsyncioTransport:
             return
         await loop.create_connection(lambda: conn, origin.connect_host, origin.connect_port)
         try:
-            resp = await conn.start(origin.tunnel_head, None, True, False, None)
+            resp = await conn.start(origin.tunnel_head, None, CONNECT, False, None)
         except TransportError as e:
             raise ConnectError(f"the proxy failed: {e.reason}") from None
         if not 200 <= resp.status < 300:
-            raise ConnectError(f"the proxy failed: {resp.status} {conn.reason}".rstrip())
+            raise ConnectError(f"the proxy failed: {resp.status} {conn.parser.reason}".rstrip())
+        if not conn.parser.tunnel or not conn.usable:
+            raise ConnectError("the proxy closed the connection after answering CONNECT")
         conn.requests = 0  # the CONNECT does not count as a reuse
         conn.dead = False
         assert origin.ssl is not None and conn.transport is not None
@@ -930,6 +789,7 @@ class AsyncioTransport:
                         ca_certs=self.ca_certs,
                         proxy_url=self.proxy_url,
                         environ={},
+                        max_response_bytes=self.max_response_bytes,
                     )
         return d
 
@@ -988,25 +848,3 @@ class AsyncioTransport:
 def _ssl_reason(e: ssl.SSLError) -> str:
     text = getattr(e, "verify_message", None) or e.reason or str(e)
     return str(text)
-
-
-def _decoded(resp: Response) -> Response:
-    """``resp`` with a gzip/deflate body decoded, as urllib3 does by default."""
-    coding = resp.headers["content-encoding"].strip().lower()
-    if coding not in ("gzip", "x-gzip", "deflate") or not resp.body:
-        return resp
-    import zlib
-
-    try:
-        if coding == "deflate":
-            try:
-                body = zlib.decompress(resp.body)
-            except zlib.error:  # raw deflate, without the zlib wrapper
-                body = zlib.decompress(resp.body, -zlib.MAX_WBITS)
-        else:
-            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            body = d.decompress(resp.body) + d.flush()
-    except zlib.error as e:
-        raise TransportError(f"the response body could not be decoded ({coding}): {e}") from None
-    return Response(resp.status, resp.headers, body)
-

@@ -137,8 +137,14 @@ class HttpxTransport:
             raise ConnectionLostError(f"the connection was lost: {_reason(e)}") from None
         except httpx.HTTPError as e:
             raise TransportError(f"{type(e).__name__}: {_reason(e)}") from None
-        except ssl.SSLError as e:  # httpcore < 0.17 let the handshake's own error through
-            raise TLSError(f"TLS failed: {_reason(e)}") from None
+        except ssl.SSLError as e:
+            # httpx wraps a failed handshake in ConnectError (above); a bare SSLError comes
+            # from a connection already carrying the request (a bad record, an alert), so
+            # the server may have read it: resending a POST could do the work twice. Only a
+            # certificate failure (httpcore < 0.17 let it through bare) is surely unsent.
+            if isinstance(e, ssl.SSLCertVerificationError):
+                raise TLSError(f"TLS failed: {_reason(e)}") from None
+            raise ConnectionLostError(f"the connection was lost (TLS): {_reason(e)}") from None
         headers = dict(resp.headers.items())  # lower-case names, repeats joined with ", "
         return Response(resp.status_code, headers, body)
 

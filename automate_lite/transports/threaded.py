@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .._core.values import Request, Response
 from ..errors import UsageError
+from ._network import rebuild
 from .urllib3 import Urllib3Transport
 
 __all__ = ["ThreadedAsyncTransport"]
@@ -25,6 +26,8 @@ class ThreadedAsyncTransport:
     ``max_concurrency`` bounds the threads and the pool size alike, so no request
     waits for a connection while holding a thread. Pass ``sync_transport`` to share
     an existing pool (its ``maxsize`` should then be at least ``max_concurrency``).
+    Other keyword arguments (``verify``, ``max_response_bytes``...) go to the
+    :class:`Urllib3Transport`. Pickles like it: the copy has fresh pools and no threads.
     """
 
     def __init__(self, *, max_concurrency: int = 32, sync_transport: Urllib3Transport | None = None, **urllib3_options: object) -> None:
@@ -37,6 +40,10 @@ class ThreadedAsyncTransport:
         self.sync_transport = sync_transport
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # The worker threads stay behind; the copy makes its own on first use.
+        return rebuild, (type(self), {"max_concurrency": self.max_concurrency, "sync_transport": self.sync_transport})
 
     def __repr__(self) -> str:
         return f"ThreadedAsyncTransport(max_concurrency={self.max_concurrency})"

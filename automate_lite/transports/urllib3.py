@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import http.client
 import io
 import logging
-import os
 import re
 import ssl
 import threading
 from typing import Any, Mapping, TypeVar
-from urllib.parse import unquote, urlsplit
 
 # urllib3 1.26 ships no type information (2.x does); both are supported.
 import urllib3  # type: ignore[import-untyped, unused-ignore]
@@ -19,7 +16,7 @@ from urllib3 import exceptions as u3  # type: ignore[import-untyped, unused-igno
 from urllib3.connection import HTTPConnection, HTTPSConnection  # type: ignore[import-untyped, unused-ignore]
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool  # type: ignore[import-untyped, unused-ignore]
 
-from .._core.http import is_loopback_host
+from .._core.urls import URLParts, split_url
 from .._core.values import Request, Response
 from ..errors import (
     ConnectError,
@@ -30,88 +27,24 @@ from ..errors import (
     TransportError,
     UsageError,
 )
+from ._network import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    bypass_proxy,
+    check_max_response_bytes,
+    network_settings,
+    parse_proxy,
+    rebuild,
+    too_large,
+)
 
 __all__ = ["Urllib3Transport"]
 
+# Whether the request line of the exchange under way in this thread was handed to the
+# connection: after that, an SSL error is a lost connection (the request may have been
+# read), not a failed handshake. Set by the connection classes below.
+_progress = threading.local()
+
 log = logging.getLogger("automate_lite.transport")
-
-
-def _proxy_from_env(env: Mapping[str, str]) -> tuple[str | None, tuple[str, ...]]:
-    proxy = env.get("HTTPS_PROXY") or env.get("https_proxy") or env.get("ALL_PROXY") or env.get("all_proxy")
-    no_proxy = env.get("NO_PROXY") or env.get("no_proxy") or ""
-    return (proxy or None), tuple(h.strip().lower().lstrip(".") for h in no_proxy.split(",") if h.strip())
-
-
-def network_settings(
-    verify: object, ca_certs: str | None, proxy_url: str | None, environ: Mapping[str, str] | None
-) -> tuple[str | None, tuple[str, ...]]:
-    """The checks and environment reading every built-in transport does: ``verify`` and
-    ``ca_certs`` are checked, and the proxy URL (``proxy_url``, else ``HTTPS_PROXY``/
-    ``ALL_PROXY``) and the ``NO_PROXY`` hosts are returned."""
-    if verify not in (None, True, False):
-        raise UsageError(f"verify must be None, True or False, got {verify!r}")
-    if ca_certs is not None and not os.path.isfile(ca_certs):
-        raise UsageError(f"ca_certs must name a CA bundle file that exists, got {ca_certs!r}")
-    env_proxy, no_proxy = _proxy_from_env(os.environ if environ is None else environ)
-    return (proxy_url if proxy_url is not None else env_proxy), no_proxy
-
-
-def redact_url(url: str) -> str:
-    """``url`` with everything between ``user:`` and the last ``@`` replaced by ``***``.
-
-    Proxy URLs have no path, so the last ``@`` ends the credentials even when a
-    password holds a ``/`` or ``@`` that should have been percent-encoded."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "", url
-    if "@" not in rest:
-        return url
-    userinfo, _, hostport = rest.rpartition("@")
-    return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{hostport}"
-
-
-def parse_proxy(url: str) -> tuple[str, str, int, str | None, str]:
-    """Check a proxy URL (``http://[user:pass@]host[:port]``, or ``https://``); a
-    :class:`~automate_lite.errors.UsageError` that never shows the password if it is
-    not one. A URL without a scheme is taken as ``http://``, as curl and requests do.
-
-    Returns ``(scheme, host, port, authorization, url)``: how to talk to the proxy
-    (``"http"`` or ``"https"``), where it is, the ``Proxy-Authorization`` value for
-    credentials in the URL (or ``None``), and the URL without them."""
-    shown = redact_url(url)
-    try:
-        parts = urlsplit(url if "://" in url else f"http://{url}")
-        port = parts.port
-    except ValueError:
-        # Not urllib's message: it can quote a piece of the password.
-        raise UsageError(
-            f"the proxy URL is not valid: {shown!r}; write it as http://[user:password@]host[:port], "
-            "with any special characters in the user or password percent-encoded"
-        ) from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise UsageError(
-            f"the proxy URL {shown!r} uses {scheme}://, which automate-lite does not speak; "
-            "use an http:// (or https://) proxy"
-        )
-    if not parts.hostname:
-        raise UsageError(f"the proxy URL has no host: {shown!r}")
-    auth = None
-    if parts.username is not None:
-        raw = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-        auth = "Basic " + base64.b64encode(raw).decode("ascii")
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    port = port or (443 if scheme == "https" else 80)
-    return scheme, parts.hostname, port, auth, f"{scheme}://{host}:{port}"
-
-
-def _bypass(host: str, no_proxy: tuple[str, ...]) -> bool:
-    if is_loopback_host(host):
-        return True
-    for entry in no_proxy:
-        if entry == "*" or host == entry or host.endswith("." + entry):
-            return True
-    return False
 
 
 class Urllib3Transport:
@@ -138,6 +71,18 @@ class Urllib3Transport:
     what is sent or received: the host's pool is looked up by origin in a dict of its
     own, and ordinary response header lines are stored without ``http.client``'s MIME
     parser (anything unusual still goes to that parser; see ``_Response``).
+
+    URLs are read once, by :func:`automate_lite._core.urls.split_url`: a URL with user
+    info, a backslash or another ambiguous authority is a
+    :class:`~automate_lite.errors.UsageError`, and the TLS policy is chosen from the host
+    the socket really connects to (``*.localhost`` connects to ``localhost``).
+
+    ``max_response_bytes`` (64 MiB unless given; ``None`` for no limit) bounds a response
+    body after gzip/deflate decoding: a larger one is a
+    :class:`~automate_lite.errors.TransportError` and is never held in memory whole.
+
+    A transport pickles (for ``multiprocessing`` / ``ProcessPoolExecutor``): the copy has
+    the same settings and fresh, empty connection pools.
     """
 
     def __init__(
@@ -150,10 +95,13 @@ class Urllib3Transport:
         proxy_url: str | None = None,
         environ: Mapping[str, str] | None = None,
         pool_timeout: float | None = 30.0,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if not isinstance(maxsize, int) or maxsize < 1:
             raise UsageError(f"maxsize must be an int >= 1, got {maxsize!r}")
+        self.max_response_bytes = check_max_response_bytes(max_response_bytes)
         self.proxy_url, self._no_proxy = network_settings(verify, ca_certs, proxy_url, environ)
+        self.block = block
         self.verify = verify
         self.maxsize = maxsize
         self._pool_timeout = pool_timeout
@@ -174,7 +122,23 @@ class Urllib3Transport:
                 urllib3.ProxyManager(url, proxy_headers=headers, **(verified if verify is not False else unverified))
             )
         self._timeouts: dict[float | None, urllib3.Timeout] = {}
-        self._pools: dict[str, Any] = {}
+        # origin prefix of a URL -> (its pool, a Host header when the socket goes elsewhere)
+        self._pools: dict[str, tuple[Any, str | None]] = {}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pools, sockets and locks stay behind: the copy is built afresh from the settings
+        # (the proxy environment as it was read here, not the other process's).
+        settings = {
+            "maxsize": self.maxsize,
+            "block": self.block,
+            "verify": self.verify,
+            "ca_certs": self.ca_certs,
+            "proxy_url": self.proxy_url,
+            "environ": {"NO_PROXY": ",".join(self._no_proxy)},
+            "pool_timeout": self._pool_timeout,
+            "max_response_bytes": self.max_response_bytes,
+        }
+        return rebuild, (type(self), settings)
 
     def _load_tls(self) -> None:
         """Build the SSL contexts once, on the first https request.
@@ -201,19 +165,35 @@ class Urllib3Transport:
     def __repr__(self) -> str:
         return f"Urllib3Transport(maxsize={self.maxsize}, verify={self.verify!r}, proxy={'yes' if self.proxy_url else 'no'})"
 
-    def _manager_for(self, url: str) -> urllib3.PoolManager:
-        if not self._tls_ready and url.startswith("https"):
+    def _manager_for(self, url: str | URLParts) -> urllib3.PoolManager:
+        parts = url if isinstance(url, URLParts) else split_url(url, "the request URL")
+        https = parts.scheme == "https"
+        if not self._tls_ready and https:
             self._load_tls()
-        # Cheap host extraction: the core builds well-formed absolute URLs.
-        rest = url.split("://", 1)[1]
-        hostport = rest.split("/", 1)[0].split("?", 1)[0]
-        host = hostport.rsplit(":", 1)[0] if not hostport.endswith("]") else hostport
-        host = host.strip("[]").lower()
-        if self._proxied is not None and not _bypass(host, self._no_proxy):
+        if self._proxied is not None and not bypass_proxy(parts.host, self._no_proxy):
             return self._proxied
-        if self.verify is False or (self.verify is None and url.startswith("https://") and is_loopback_host(host)):
+        if self.verify is False or (self.verify is None and https and parts.loopback):
             return self._unverified
         return self._verified
+
+    def _pool_for(self, origin: str, url: str) -> tuple[Any, str | None]:
+        """The pool for ``url`` (whose origin prefix is ``origin``), made and cached."""
+        parts = split_url(url, "the request URL")
+        manager = self._manager_for(parts)
+        if self._proxied is not None and manager is self._proxied:
+            return manager, None  # proxies want the absolute form: see send
+        host_header = None
+        kw: dict[str, Any] | None = None
+        if parts.connect_host != parts.host:
+            # *.localhost: the socket goes to localhost; the name stays in Host and SNI.
+            host_header = parts.hostport
+            if parts.scheme == "https":
+                kw = dict(manager.connection_pool_kw, server_hostname=parts.host)
+        pool = manager.connection_from_host(parts.connect_host, parts.port, parts.scheme, pool_kwargs=kw)
+        if len(self._pools) >= 64:  # many hosts: start over rather than grow without bound
+            self._pools.clear()
+        self._pools[origin] = (pool, host_header)
+        return pool, host_header
 
     def _timeout(self, timeout: float | None) -> urllib3.Timeout:
         t = self._timeouts.get(timeout)
@@ -226,42 +206,47 @@ class Urllib3Transport:
         url = request.url
         # The host's connection pool is looked up by origin ("https://host:port") in a
         # dict of our own: PoolManager.urlopen would parse the URL and normalise a pool
-        # key on every request, which is a tenth of the CPU a request costs.
+        # key on every request, which is a tenth of the CPU a request costs. An origin
+        # enters the dict only once split_url accepted it, so a cached prefix has one
+        # reading.
         cut = url.find("/", url.find("://") + 3)
         origin, path = (url, "/") if cut == -1 else (url[:cut], url[cut:])
-        pool = self._pools.get(origin)
+        if "?" in origin or "#" in origin:  # "https://host?q": the path starts earlier
+            parts = split_url(url, "the request URL")
+            origin, path = parts.origin, parts.target
+        cached = self._pools.get(origin)
+        if cached is None:
+            cached = self._pool_for(origin, url)
+        pool, host_header = cached
+        _progress.wrote = False
         try:
-            if pool is None:
-                manager = self._manager_for(url)
-                if self._proxied is not None and manager is self._proxied:  # proxies want the absolute form: leave it to urllib3
-                    resp = manager.urlopen(
-                        request.method, url, body=request.body, headers=request.headers, redirect=False,
-                        retries=_NO_RETRY, timeout=self._timeout(timeout), pool_timeout=self._pool_timeout,
-                        preload_content=False,
-                    )
-                    return self._finish(resp, timeout)
-                pool = manager.connection_from_url(origin)
-                if len(self._pools) >= 64:  # many hosts: start over rather than grow without bound
-                    self._pools.clear()
-                self._pools[origin] = pool
+            if self._proxied is not None and pool is self._proxied:
+                resp = pool.urlopen(
+                    request.method, url, body=request.body, headers=request.headers, redirect=False,
+                    retries=_NO_RETRY, timeout=self._timeout(timeout), pool_timeout=self._pool_timeout,
+                    preload_content=False,
+                )
+                return self._finish(resp, timeout)
             try:
-                resp = self._urlopen(pool, request, path, timeout)
+                resp = self._urlopen(pool, request, path, timeout, host_header)
             except u3.ClosedPoolError:
                 # PoolManager evicted (and closed) this host's pool; get a fresh one.
                 self._pools.pop(origin, None)
-                pool = self._manager_for(url).connection_from_url(origin)
-                self._pools[origin] = pool
-                resp = self._urlopen(pool, request, path, timeout)
+                pool, host_header = self._pool_for(origin, url)
+                resp = self._urlopen(pool, request, path, timeout, host_header)
         except Exception as e:
             raise self._error(e, timeout, "no response headers arrived") from None
         return self._finish(resp, timeout)
 
-    def _urlopen(self, pool: Any, request: Request, path: str, timeout: float | None) -> Any:
+    def _urlopen(self, pool: Any, request: Request, path: str, timeout: float | None, host_header: str | None) -> Any:
+        headers = request.headers
+        if host_header is not None and not any(k.lower() == "host" for k in headers):
+            headers = {"Host": host_header, **headers}
         return pool.urlopen(
             request.method,
             path,
             body=request.body,
-            headers=request.headers,
+            headers=headers,
             redirect=False,
             assert_same_host=False,
             retries=_NO_RETRY,
@@ -272,9 +257,11 @@ class Urllib3Transport:
 
     def _finish(self, resp: Any, timeout: float | None) -> Response:
         # The body is read apart from the headers so that a stall can say which it was.
+        _progress.wrote = True  # whatever fails now, the request went out
         try:
-            body = resp.read()
+            body = self._read(resp)
         except Exception as e:
+            resp.close()  # half read: never back into the pool
             raise self._error(e, timeout, "the response body stalled") from None
         finally:
             resp.release_conn()
@@ -287,15 +274,45 @@ class Urllib3Transport:
                 out[k] = re.sub(r"[ \t]*\r?\n[ \t]+", " ", v)
         return Response(resp.status, out, body or b"")
 
+    def _read(self, resp: Any) -> bytes:
+        """The whole (decoded) body, refused once it grows past ``max_response_bytes``."""
+        limit = self.max_response_bytes
+        if limit is None:
+            return resp.read() or b""
+        remaining = resp.length_remaining
+        if "content-encoding" not in resp.headers and remaining is not None:
+            if remaining > limit:
+                raise too_large(limit, "Urllib3Transport")
+            return resp.read() or b""
+        # Encoded, or of unknown length: a chunk at a time, so that a small compressed
+        # body cannot inflate past the limit in memory (urllib3 >= 2.6 decodes at most
+        # ``amt`` bytes a call; older releases at most ~1000 times the 16 KiB read).
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            chunk = resp.read(16384)
+            if not chunk:
+                return b"".join(parts)
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit, "Urllib3Transport")
+            parts.append(chunk)
+
     def _error(self, e: Exception, timeout: float | None, stalled: str) -> Exception:
         """Our exception for urllib3's ``e``; ``stalled`` says what a read timeout interrupted."""
+        if isinstance(e, TransportError):
+            return e
         if isinstance(e, u3.NewConnectionError):
             return ConnectError(f"could not connect: {_reason(e)}")
         if isinstance(e, u3.ConnectTimeoutError):
             return ConnectTimeout(f"connecting took longer than {timeout}s")
         if isinstance(e, u3.ReadTimeoutError):
             return ReadTimeout(f"{stalled} within the read timeout of {timeout}s")
-        if isinstance(e, u3.SSLError):
+        if isinstance(e, (u3.SSLError, ssl.SSLError)):
+            if getattr(_progress, "wrote", True):
+                # After the request was handed over, a bad record or a TLS alert means
+                # the server may have read it: resending a POST could do the work twice.
+                return ConnectionLostError(f"the connection was lost (TLS): {_reason(e)}")
             return TLSError(f"TLS failed: {_reason(e)}")
         if isinstance(e, u3.EmptyPoolError):
             return ConnectTimeout(f"no free connection in the pool within {self._pool_timeout}s")
@@ -307,6 +324,9 @@ class Urllib3Transport:
             return TransportError(f"{type(e).__name__}: {_reason(e)}")
         if isinstance(e, OSError):
             return ConnectionLostError(f"{type(e).__name__}: {e}")
+        if isinstance(e, (ValueError, OverflowError, http.client.HTTPException, MemoryError)):
+            # http.client lets a huge Content-Length or a bad chunk size out as these.
+            return ConnectionLostError(f"the server sent an invalid response: {type(e).__name__}: {_reason(e)}")
         return e
 
     def close(self) -> None:
@@ -431,10 +451,19 @@ class _Connection(HTTPConnection):  # type: ignore[misc, unused-ignore]
     if _FAST:
         response_class = _Response
 
+    def putrequest(self, *args: Any, **kwargs: Any) -> None:
+        # Called once connected (and TLS set up), before any byte of the request is written.
+        _progress.wrote = True
+        super().putrequest(*args, **kwargs)
+
 
 class _TLSConnection(HTTPSConnection):  # type: ignore[misc, unused-ignore]
     if _FAST:
         response_class = _Response
+
+    def putrequest(self, *args: Any, **kwargs: Any) -> None:
+        _progress.wrote = True
+        super().putrequest(*args, **kwargs)
 
 
 class _Pool(HTTPConnectionPool):  # type: ignore[misc, unused-ignore]

@@ -1,0 +1,205 @@
+"""What every client shares: the default transports, closing, replacing, pickling,
+and the request escape hatch, once for the blocking and once for the async clients.
+
+This is the client layer, so it (not the sans-IO core) chooses the default
+transports: :class:`~automate_lite.transports.Urllib3Transport` for the blocking
+clients, :class:`~automate_lite.transports.AsyncioTransport` for the async ones, each
+imported when the first client that needs it is made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from typing import TYPE_CHECKING, Any, Coroutine, Iterator
+
+from ._core.baseops import BaseOps
+from ._core.bind import async_method, sync_method
+from ._core.config import check_authorizer
+from ._core.http import Authorizer
+from ._core.ops import AsyncTransport, Op, SyncTransport, run_async, run_sync
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["SyncClient", "AsyncClient", "SyncDriven", "AsyncDriven", "default_sync_transport", "default_async_transport"]
+
+
+def default_sync_transport() -> SyncTransport:
+    """A new :class:`~automate_lite.transports.Urllib3Transport` (the blocking default)."""
+    from .transports.urllib3 import Urllib3Transport
+
+    return Urllib3Transport()
+
+
+def default_async_transport() -> AsyncTransport:
+    """A new :class:`~automate_lite.transports.AsyncioTransport` (the async default)."""
+    from .transports.aio import AsyncioTransport
+
+    return AsyncioTransport()
+
+
+def _rebuild(cls: type[Any], kwargs: dict[str, Any]) -> Any:
+    return cls(**kwargs)
+
+
+# The fields a user supplies that pickle may fail on; named in the error, so the
+# caller knows which one to change (a transport pickles as a fresh pool).
+_USER_OBJECTS = ("authorizer", "authorizer_callback", "auth_requirements_handler", "transport")
+
+
+class _Client:
+    """The part of every client that does no I/O (the dataclass fields live on each client)."""
+
+    __slots__ = ()
+    _ops: BaseOps
+    http_timeout: float | None
+
+    def replace(self, /, **changes: Any) -> Self:
+        """A new client with ``changes`` to its fields, checked again (``dataclasses.replace``).
+
+        It shares this client's transport (and so its connection pool) unless
+        ``transport=`` is among the changes.
+        """
+        names = {f.name for f in dataclasses.fields(self) if f.init}  # type: ignore[arg-type]
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise UsageError(f"{type(self).__name__} has no field(s) {unknown}; it has {sorted(names)}")
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+    def __replace__(self, /, **changes: Any) -> Self:
+        return self.replace(**changes)
+
+    @contextlib.contextmanager
+    def use_temporary_authorizer(self, authorizer: Authorizer) -> Iterator[Self]:
+        """``with client.use_temporary_authorizer(a) as c:``: ``c`` is this client with ``a``.
+
+        The original SDK swapped the authorizer of the shared client for the block;
+        clients here are immutable, so the block gets a new client instead and this
+        one (and every thread using it) keeps its own authorizer.
+        """
+        yield self.replace(authorizer=check_authorizer(authorizer))
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}  # type: ignore[arg-type]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        import pickle
+
+        kwargs = self._init_kwargs()
+        for name in _USER_OBJECTS:
+            value = kwargs.get(name)
+            if value is None:
+                continue
+            try:
+                pickle.dumps(value)
+            except Exception as e:  # any failure of the user's object: say which one
+                raise TypeError(
+                    f"cannot pickle this {type(self).__name__}: its {name} ({type(value).__qualname__}) "
+                    f"cannot be pickled ({type(e).__name__}); pass a picklable {name} (a globus_sdk "
+                    "authorizer, automate_lite.BearerTokenAuthorizer, a module-level function), "
+                    "or make the client in each process"
+                ) from None
+        return (_rebuild, (type(self), kwargs))
+
+
+class SyncClient(_Client):
+    """Blocking driving: the escape hatch, ``close()`` and ``with``."""
+
+    __slots__ = ()
+    transport: SyncTransport
+
+    request = sync_method(BaseOps.request)
+    get = sync_method(BaseOps.get)
+    post = sync_method(BaseOps.post)
+    put = sync_method(BaseOps.put)
+    patch = sync_method(BaseOps.patch)
+    delete = sync_method(BaseOps.delete)
+
+    def close(self) -> None:
+        """Close the transport's connections (shared with clients made by ``replace``)."""
+        close = getattr(self.transport, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient(_Client):
+    """Async driving: the escape hatch (awaited), ``aclose()`` and ``async with``."""
+
+    __slots__ = ()
+    transport: AsyncTransport
+
+    request = async_method(BaseOps.request)
+    get = async_method(BaseOps.get)
+    post = async_method(BaseOps.post)
+    put = async_method(BaseOps.put)
+    patch = async_method(BaseOps.patch)
+    delete = async_method(BaseOps.delete)
+
+    async def aclose(self) -> None:
+        """Close the transport (shared with clients made by ``replace``)."""
+        aclose = getattr(self.transport, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class SyncDriven:
+    """Blocking driving for the clients not yet made dataclasses (the Flows clients):
+    the default transport, :func:`run_sync`, ``close()`` and ``with``."""
+
+    __slots__ = ()
+    transport: SyncTransport
+    http_timeout: float | None
+    _default_transport = staticmethod(default_sync_transport)
+
+    def _run(self, op: Op[Any]) -> Any:
+        return run_sync(op, self.transport, self.http_timeout)
+
+    def close(self) -> None:
+        """Close the transport's connections (shared with clients made by ``replace``)."""
+        close = getattr(self.transport, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncDriven:
+    """The async twin of :class:`SyncDriven`: :func:`run_async`, ``aclose`` and ``async with``."""
+
+    __slots__ = ()
+    transport: AsyncTransport
+    http_timeout: float | None
+    _default_transport = staticmethod(default_async_transport)
+
+    def _run(self, op: Op[Any]) -> Coroutine[Any, Any, Any]:
+        return run_async(op, self.transport, self.http_timeout)
+
+    async def aclose(self) -> None:
+        """Close the transport (shared with clients made by ``replace``)."""
+        aclose = getattr(self.transport, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -1,0 +1,154 @@
+"""Turn an operation into a client method, once, keeping its signature.
+
+A route is written once, as an operation method of an ops class
+(``ActionOps.status(self, action_id) -> Op[APIResponse]``). A client method is made
+from it in one line::
+
+    class ActionClient(...):
+        status = sync_method(ActionOps.status)      # def status(self, action_id) -> APIResponse
+
+    class AsyncActionClient(...):
+        status = async_method(ActionOps.status)     # async def status(self, action_id) -> APIResponse
+
+The binders are typed with :class:`typing.ParamSpec`, so a type checker sees the
+operation's exact parameters on the client (a misspelt keyword is an error), and they
+give the made function the operation's ``__signature__``, ``__doc__`` and annotations,
+so ``help()``, ``inspect.signature`` and ``typing.get_type_hints`` show the same.
+
+A bound method calls ``self._ops.<operation>(...)`` and drives the result with the
+client's ``transport`` and ``http_timeout``: nothing here knows a transport or a client
+class, only those three attributes.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, AsyncIterator, Callable, Concatenate, Coroutine, Iterator, ParamSpec, TypeVar
+
+from .ops import Op, run_async, run_sync
+from .paging import Pager
+
+__all__ = ["sync_method", "async_method", "sync_iter", "async_iter", "paged", "BOUND_OP"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: The attribute of a made method naming the operation it runs.
+BOUND_OP = "__bound_op__"
+
+
+def _result_annotation(annotation: Any) -> Any:
+    """``Op[X]`` becomes ``X`` (string annotations, as ``from __future__`` makes them)."""
+    if isinstance(annotation, str) and annotation.startswith("Op[") and annotation.endswith("]"):
+        return annotation[3:-1]
+    return annotation
+
+
+def _dress(method: Callable[..., Any], op: Callable[..., Any], returns: Any) -> None:
+    sig = inspect.signature(op)
+    returns = _result_annotation(sig.return_annotation) if returns is None else returns
+    for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
+        # __qualname__ is the operation's until the owning class fixes it (dress_class).
+        setattr(method, attr, getattr(op, attr))
+    setattr(method, "__annotations__", {**getattr(op, "__annotations__", {}), "return": returns})
+    setattr(method, "__signature__", sig.replace(return_annotation=returns))
+    # typing.get_type_hints follows __wrapped__ to find the globals the annotations
+    # name; inspect.signature stops at __signature__ first.
+    setattr(method, "__wrapped__", op)
+    setattr(method, BOUND_OP, op)
+
+
+C = TypeVar("C", bound=type)
+
+
+def dress_class(cls: C) -> C:
+    """Class decorator: give the methods made by the binders their name in ``cls``."""
+    for name, member in vars(cls).items():
+        if hasattr(member, BOUND_OP):
+            setattr(member, "__name__", name)
+            setattr(member, "__qualname__", f"{cls.__qualname__}.{name}")
+    return cls
+
+
+def sync_method(op: Callable[Concatenate[Any, P], Op[T]]) -> Callable[Concatenate[Any, P], T]:
+    """A blocking client method that runs ``op`` with :func:`run_sync`."""
+
+    def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return run_sync(op(self._ops, *args, **kwargs), self.transport, self.http_timeout)
+
+    _dress(method, op, None)
+    return method
+
+
+def async_method(op: Callable[Concatenate[Any, P], Op[T]]) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]:
+    """An async client method that runs ``op`` with :func:`run_async`."""
+
+    async def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await run_async(op(self._ops, *args, **kwargs), self.transport, self.http_timeout)
+
+    _dress(method, op, None)
+    return method
+
+
+def sync_iter(pager_op: Callable[Concatenate[Any, P], Pager]) -> Callable[Concatenate[Any, P], Iterator[Any]]:
+    """A blocking client method yielding every item of the pages ``pager_op`` walks.
+
+    The arguments are checked when the method is called, before the first page is
+    fetched (the pager is made eagerly; the pages lazily).
+    """
+
+    def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> Iterator[Any]:
+        return _walk(pager_op(self._ops, *args, **kwargs), self)
+
+    _dress(method, pager_op, Iterator[dict[str, Any]])
+    return method
+
+
+def _walk(pager: Pager, client: Any) -> Iterator[Any]:
+    while not pager.done:
+        yield from pager.items(run_sync(pager.next_page(), client.transport, client.http_timeout))
+
+
+def async_iter(pager_op: Callable[Concatenate[Any, P], Pager]) -> Callable[Concatenate[Any, P], AsyncIterator[Any]]:
+    """The async twin of :func:`sync_iter` (``async for item in client.iter_...()``)."""
+
+    def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[Any]:
+        return _awalk(pager_op(self._ops, *args, **kwargs), self)
+
+    _dress(method, pager_op, AsyncIterator[dict[str, Any]])
+    return method
+
+
+async def _awalk(pager: Pager, client: Any) -> AsyncIterator[Any]:
+    while not pager.done:
+        for item in pager.items(await run_async(pager.next_page(), client.transport, client.http_timeout)):
+            yield item
+
+
+def paged(list_op: Callable[Concatenate[Any, P], Op[Any]], items_key: str) -> Callable[Concatenate[Any, P], Pager]:
+    """An ops method making a :class:`Pager` over ``list_op``, with ``list_op``'s signature.
+
+    ``list_op`` must take ``marker``; a ``marker`` the caller gives is where the walk
+    starts, and each later page asks for the marker the previous page returned.
+    """
+    sig = inspect.signature(list_op)
+    if "marker" not in sig.parameters:  # pragma: no cover - a bug in an ops class
+        raise TypeError(f"{list_op.__qualname__} takes no marker; it cannot be paged")
+
+    def pager(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> Pager:
+        # Build the first page's operation now: it checks every argument before
+        # anything is sent, and raises here rather than on the first next().
+        list_op(self, *args, **kwargs).close()
+        bound = sig.bind(self, *args, **kwargs)
+        start = bound.arguments.get("marker")
+
+        def page(marker: str | None) -> Op[Any]:
+            bound.arguments["marker"] = marker if marker is not None else start
+            return list_op(*bound.args, **bound.kwargs)
+
+        return Pager(page, items_key)
+
+    _dress(pager, list_op, Pager)
+    setattr(pager, "__doc__", f"Every item of the pages of :meth:`{list_op.__name__}` (same arguments), page after page; "
+            f"the page key is ``{items_key}``. {list_op.__doc__ or ''}".strip())
+    return pager
