@@ -17,6 +17,8 @@ from .response import APIResponse
 from .values import Call, Frozen, Request, Response, Sleep
 
 log = logging.getLogger("automate_lite")
+#: One DEBUG record per request sent (see :func:`request_op`); never a header value or body.
+request_log = logging.getLogger("automate_lite.http")
 
 __all__ = [
     "MISSING",
@@ -349,6 +351,33 @@ def encode_json(body: Any, argument: str = "body") -> bytes:
         raise UsageError(f"{argument} must be JSON-serialisable, but it is nested too deeply (or refers to itself)") from None
 
 
+def _clock() -> float:
+    import time  # only with DEBUG logging on
+
+    return time.perf_counter()
+
+
+def loggable_url(url: str) -> str:
+    """``url`` with each query value replaced by ``...``: a value may be a secret (a
+    marker, a filter), the names are not."""
+    base, sep, query = url.partition("?")
+    if not sep:
+        return url
+    return base + "?" + "&".join(part.partition("=")[0] + "=..." for part in query.split("&"))
+
+
+def _log_request(method: str, url: str, outcome: object, started: float, request_id: str | None, attempt: int) -> None:
+    elapsed_ms = (_clock() - started) * 1000
+    shown = loggable_url(url)
+    request_log.debug(
+        "%s %s -> %s in %.1f ms (request id %s, attempt %d)",
+        method, shown, outcome, elapsed_ms, request_id or "-", attempt,
+        # The same facts as fields, for structured log handlers.
+        extra={"http_method": method, "http_url": shown, "http_status": outcome if isinstance(outcome, int) else None,
+               "elapsed_ms": elapsed_ms, "request_id": request_id, "attempt": attempt},
+    )
+
+
 def request_op(
     session: Session,
     method: str,
@@ -392,6 +421,9 @@ def request_op(
             )
     retry = session.retry
     idempotent = safe_to_retry or method in _IDEMPOTENT
+    # Asked once per call, so a client with DEBUG off pays one check and no clock reads.
+    debug = request_log.isEnabledFor(logging.DEBUG)
+    started = 0.0
     attempt = 0
     auth_retried = False
     requirements_retried = False
@@ -405,31 +437,37 @@ def request_op(
                 headers["Authorization"] = value
             else:
                 headers.pop("Authorization", None)
+        if debug:
+            started = _clock()
         try:
             # A copy: a Request is a frozen value, and a retry after a 401 changes
             # ``headers`` (a transport or a log may still hold the first Request).
             response: Response = yield Request(method, url, dict(headers), body)
         except TransportError as exc:
             exc.method, exc.url, exc.attempts = method, url, attempt
+            if debug:
+                _log_request(method, url, f"failed ({type(exc).__name__})", started, None, attempt)
             if attempt < retry.max_attempts and (idempotent or exc.not_sent):
                 delay = retry.backoff(attempt)
-                log.info("%s %s failed (%s); retry %d in %.2fs", method, url, exc.reason, attempt, delay)
+                log.info("%s %s failed (%s); retry %d in %.2fs", method, loggable_url(url), exc.reason, attempt, delay)
                 yield Sleep(delay)
                 continue
             raise
         status = response.status
+        if debug:
+            _log_request(method, url, status, started, response.headers.get("x-request-id"), attempt)
         if status < 300:
             return response
         if status == 401 and auth is not None and not auth_retried:
             auth_retried = True
             if (yield Call(auth.handle_missing_authorization, blocking)):
-                log.debug("%s %s: 401, retrying once with a new token", method, url)
+                log.debug("%s %s: 401, retrying once with a new token", method, loggable_url(url))
                 attempt -= 1  # an auth refresh is not a failed attempt
                 continue
         if status in retry.statuses and attempt < retry.max_attempts and (idempotent or status == 429):
             wait = retry.retry_after(response)
             pause = retry.backoff(attempt) if wait is None else wait
-            log.info("%s %s answered %d; retry %d in %.2fs", method, url, status, attempt, pause)
+            log.info("%s %s answered %d; retry %d in %.2fs", method, loggable_url(url), status, attempt, pause)
             yield Sleep(pause)
             continue
         error: AutomateAPIError = error_from_response(response, method, url)
@@ -437,7 +475,7 @@ def request_op(
         if handler is not None and not requirements_retried and error.is_auth_requirements_error:
             requirements_retried = True
             if (yield Call(lambda: handler(error), True)):
-                log.debug("%s %s: auth requirements met; retrying once", method, url)
+                log.debug("%s %s: auth requirements met; retrying once", method, loggable_url(url))
                 attempt -= 1
                 continue
         if attempt > 1:
