@@ -16,7 +16,7 @@ from ._client import AsyncClient, SyncClient, default_async_transport, default_s
 from ._core.baseops import BaseOps, ListResponse, listing
 from ._core.bind import async_iter, async_method, dress_class, sync_iter, sync_method
 from ._core.checks import check_positive_int, check_query_params, check_str, merge_fields, run_document
-from ._core.config import check_authorizer, check_timeout, headers_with
+from ._core.config import DEFAULT_HTTP_TIMEOUT, check_authorizer, check_timeout, headers_with
 from ._core.http import DEFAULT_RETRY, Authorizer, RetryPolicy, Session, check_base_url, encode_json, json_op, path_segment, request_op
 from ._core.ops import AsyncTransport, Op, SyncTransport
 from ._core.paging import Pager, check_poll_args
@@ -260,7 +260,7 @@ class _ActionFields:
 
     action_url: str
     authorizer: Authorizer | None = None
-    http_timeout: float | None = 10.0
+    http_timeout: float | None = DEFAULT_HTTP_TIMEOUT
     routes: Routes = "legacy"
     retry: RetryPolicy = DEFAULT_RETRY
     extra_headers: Mapping[str, str] | None = None
@@ -314,7 +314,7 @@ class ActionClient(SyncClient, _ActionFields):
         cls,
         action_url: str,
         authorizer: Authorizer | None,
-        http_timeout: float | None = 10,
+        http_timeout: float | None = DEFAULT_HTTP_TIMEOUT,
         *,
         routes: Routes = "legacy",
         transport: SyncTransport | None = None,
@@ -364,7 +364,7 @@ class AsyncActionClient(AsyncClient, _ActionFields):
         cls,
         action_url: str,
         authorizer: Authorizer | None,
-        http_timeout: float | None = 10,
+        http_timeout: float | None = DEFAULT_HTTP_TIMEOUT,
         *,
         routes: Routes = "legacy",
         transport: AsyncTransport | None = None,

@@ -12,6 +12,7 @@ import re
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 from urllib.parse import urlsplit
 
+from .._core.config import DEFAULT_HTTP_TIMEOUT
 from .._core.http import Authorizer, RetryPolicy
 from .._core.ops import AsyncTransport, Op, SyncTransport, run_async, run_sync
 from .._core.values import Call
@@ -92,7 +93,7 @@ def create_action_client(
     action_scope: str | None = None,
     client_id: str = DEFAULT_CLIENT_ID,
     *,
-    http_timeout: float | None = 10,
+    http_timeout: float | None = DEFAULT_HTTP_TIMEOUT,
     login: LoginMode | bool | None = None,
     token_file: TokenFileArg = None,
     auth_base_url: str | None = None,
@@ -121,7 +122,7 @@ async def create_async_action_client(
     action_scope: str | None = None,
     client_id: str = DEFAULT_CLIENT_ID,
     *,
-    http_timeout: float | None = 10,
+    http_timeout: float | None = DEFAULT_HTTP_TIMEOUT,
     login: LoginMode | bool | None = None,
     token_file: TokenFileArg = None,
     auth_base_url: str | None = None,
@@ -187,7 +188,7 @@ def create_flows_client(
     *,
     authorizer: Authorizer | None = None,
     authorizer_callback: AuthorizerCallback | None = None,
-    http_timeout: float | None = 10,
+    http_timeout: float | None = DEFAULT_HTTP_TIMEOUT,
     login: LoginMode | bool | None = None,
     token_file: TokenFileArg = None,
     auth_base_url: str | None = None,
@@ -220,7 +221,7 @@ async def create_async_flows_client(
     *,
     authorizer: Authorizer | None = None,
     authorizer_callback: AuthorizerCallback | None = None,
-    http_timeout: float | None = 10,
+    http_timeout: float | None = DEFAULT_HTTP_TIMEOUT,
     login: LoginMode | bool | None = None,
     token_file: TokenFileArg = None,
     auth_base_url: str | None = None,

@@ -33,6 +33,7 @@ import types
 import weakref
 from typing import TYPE_CHECKING, AsyncGenerator, Callable, Generator, Mapping
 
+from .._core.config import tls_from_env
 from .._core.urls import split_url
 from .._core.values import Request, Response
 from ..errors import (
@@ -424,7 +425,8 @@ class AsyncioTransport:
 
     TLS: certificates are verified everywhere but on ``localhost``/``127.0.0.1``, like
     :class:`~automate_lite.transports.Urllib3Transport`; ``verify=True`` verifies there
-    too, ``verify=False`` nowhere (not recommended). ``ca_certs`` names a CA bundle file.
+    too, ``verify=False`` nowhere (not recommended). ``ca_certs`` names a CA bundle file;
+    with neither given, ``GLOBUS_SDK_VERIFY_SSL`` decides (true, false or a bundle path).
     The SSL contexts are built once, here.
 
     Proxy: ``proxy_url``, else ``HTTPS_PROXY``/``ALL_PROXY`` with ``NO_PROXY`` read once,
@@ -479,6 +481,7 @@ class AsyncioTransport:
         if type(max_connections_per_host) is not int or max_connections_per_host < 1:
             raise UsageError(f"max_connections_per_host must be an int >= 1, got {max_connections_per_host!r}")
         self.max_response_bytes = check_max_response_bytes(max_response_bytes)
+        verify, ca_certs = tls_from_env(verify, ca_certs, environ)  # GLOBUS_SDK_VERIFY_SSL, as globus-sdk
         self.proxy_url, self._no_proxy = network_settings(verify, ca_certs, proxy_url, environ)
         self.verify = verify
         self.ca_certs = ca_certs

@@ -16,6 +16,7 @@ from urllib3 import exceptions as u3  # type: ignore[import-untyped, unused-igno
 from urllib3.connection import HTTPConnection, HTTPSConnection  # type: ignore[import-untyped, unused-ignore]
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool  # type: ignore[import-untyped, unused-ignore]
 
+from .._core.config import tls_from_env
 from .._core.urls import URLParts, split_url
 from .._core.values import Request, Response
 from ..errors import (
@@ -57,7 +58,8 @@ class Urllib3Transport:
 
     TLS: certificates are verified everywhere but on ``localhost``/``127.0.0.1``,
     as the original SDK did; ``verify=True`` verifies there too, ``verify=False``
-    nowhere (not recommended). ``ca_certs`` names a CA bundle file. The HTTPS proxy is
+    nowhere (not recommended). ``ca_certs`` names a CA bundle file (with neither
+    given, ``GLOBUS_SDK_VERIFY_SSL`` decides, as in globus-sdk: true, false or a bundle path). The HTTPS proxy is
     read once, here, from ``HTTPS_PROXY``/``ALL_PROXY`` and ``NO_PROXY`` (or pass
     ``proxy_url``); loopback hosts never go through it. An ``http://`` or ``https://``
     proxy; credentials in its URL (``http://user:pass@proxy:3128``) are sent to the
@@ -100,6 +102,7 @@ class Urllib3Transport:
         if not isinstance(maxsize, int) or maxsize < 1:
             raise UsageError(f"maxsize must be an int >= 1, got {maxsize!r}")
         self.max_response_bytes = check_max_response_bytes(max_response_bytes)
+        verify, ca_certs = tls_from_env(verify, ca_certs, environ)  # GLOBUS_SDK_VERIFY_SSL, as globus-sdk
         self.proxy_url, self._no_proxy = network_settings(verify, ca_certs, proxy_url, environ)
         self.block = block
         self.verify = verify
