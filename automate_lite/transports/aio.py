@@ -412,6 +412,17 @@ class _Origin:
 # -------------------------------------------------------------------------- transport
 
 
+class _RequestHead(bytes):
+    """The request line and headers as sent: bytes whose ``repr`` hides them, since
+    they hold the ``Authorization`` header and tracebacks that print local variables
+    (``pytest --showlocals``, Sentry) show every frame holding them."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<request head, {len(self)} bytes, not shown>"
+
+
 class AsyncioTransport:
     """Async transport on ``asyncio`` and ``ssl`` alone: no threads, no extra package.
 
@@ -774,7 +785,7 @@ class AsyncioTransport:
             length = ""
         text = f"{method} {origin.target_prefix}{target} HTTP/1.1\r\n{host_line}{fields}{length}\r\n"
         try:
-            return text.encode("latin-1"), close_after
+            return _RequestHead(text, "latin-1"), close_after
         except UnicodeEncodeError:
             raise UsageError("request header names and values must be Latin-1 text") from None
 
