@@ -335,3 +335,20 @@ def test_every_original_method_called_positionally(service: FlowsStub, provider:
         fc.delete_flow(fid)
         called |= set(ORIGINAL_FLOWS)
     assert called == set(ORIGINAL_ACTION) | set(ORIGINAL_FLOWS)
+
+
+def test_the_original_constructor_forms(service: FlowsStub) -> None:
+    callback = Callback()
+    auth = al.BearerTokenAuthorizer(SERVICE_TOKEN)
+    forms = [
+        FlowsClient("cid", callback, base_url=service.url, authorizer=auth),  # FlowsClient(client_id, cb, **kwargs)
+        FlowsClient("cid", get_authorizer_callback=callback, base_url=service.url, authorizer=auth),
+        FlowsClient.new_client("cid", callback, auth, service.url, 10),
+        FlowsClient.new_client("cid", callback, auth, base_url=service.url, http_timeout=10),
+    ]
+    for fc in forms:
+        with fc:
+            assert fc.authorizer_callback is callback and fc.base_url == service.url
+            assert isinstance(fc.list_flows(), al.APIResponse)
+    with pytest.raises(al.UsageError, match="only one of authorizer_callback and get_authorizer_callback"):
+        FlowsClient("cid", callback, get_authorizer_callback=callback)

@@ -15,7 +15,7 @@ and starts with no remembered flow tokens. Two kinds of token are involved:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Callable, Mapping
 
 from .._client import AsyncClient, SyncClient, default_async_transport, default_sync_transport
@@ -47,8 +47,14 @@ class _FlowsFields:
     #: See :attr:`automate_lite.Session.auth_requirements_handler` (set by the login extras).
     auth_requirements_handler: Callable[[AutomateAPIError], bool] | None = field(default=None, compare=False)
     _ops: FlowOps = field(init=False, repr=False, compare=False)
+    #: The original constructor's keyword for ``authorizer_callback`` (accepted, not kept).
+    get_authorizer_callback: InitVar[AuthorizerCallback | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, get_authorizer_callback: AuthorizerCallback | None) -> None:
+        if get_authorizer_callback is not None:
+            if self.authorizer_callback is not None:
+                raise UsageError("pass only one of authorizer_callback and get_authorizer_callback (they mean the same)")
+            object.__setattr__(self, "authorizer_callback", get_authorizer_callback)
         if not isinstance(self.retry, RetryPolicy):
             raise UsageError(f"retry must be an automate_lite.RetryPolicy, got {self.retry!r}")
         if self.client_id is not None and not isinstance(self.client_id, str):
