@@ -145,9 +145,11 @@ class FlowAuthorizers:
     def __repr__(self) -> str:
         return f"FlowAuthorizers(scopes={len(self._by_scope)})"
 
-    def cached(self, scope: str) -> Authorizer | None | object:
-        """The remembered authorizer for ``scope``, or ``MISSING``."""
-        return self._by_scope.get(scope, MISSING)
+    def cached(self, scope: str) -> tuple[bool, Authorizer | None]:
+        """``(True, authorizer)`` if one is remembered for ``scope``, else ``(False, None)``."""
+        if scope in self._by_scope:
+            return True, self._by_scope[scope]
+        return False, None
 
     def resolve(self, flow_url: str, scope: str) -> Authorizer | None:
         """Call the callback for ``scope`` (once) and remember what it returned."""

@@ -72,10 +72,10 @@ class FlowOps(BaseOps):
             # The service token is all there is; the service says clearly (403) if
             # it lacks the scope.
             return self.session.authorizer
-        found = self.authorizers.cached(scope)
-        if found is MISSING:
+        known, found = self.authorizers.cached(scope)
+        if not known:
             found = yield Call(lambda: self.authorizers.resolve(flow_url, scope), True)
-        return found  # type: ignore[return-value]  # cached() holds only authorizers or None
+        return found
 
     def _flow_authorizer(self, flow_id: str, flow_scope: str | None, authorizer: CallAuth) -> Op[Authorizer | None]:
         if flow_scope is not None and not isinstance(flow_scope, str):
