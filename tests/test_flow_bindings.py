@@ -69,7 +69,7 @@ def _has_bare_any(hint: object) -> bool:
     )
 
 
-OPERATIONS = [n for n, f in vars(FlowOps).items() if callable(f) and not n.startswith("_") and n != "flow_url"]
+OPERATIONS = [n for n in dir(FlowOps) if not n.startswith("_") and callable(getattr(FlowOps, n)) and n != "flow_url"]
 ALIASES = {"enumerate_actions": "enumerate_runs", "list_flow_actions": "list_flow_runs", "delete_run": "release_run"}
 
 
