@@ -3,23 +3,26 @@ registered APIs, and waiting for a run."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from .._core.baseops import ListResponse, listing
 from .._core.bind import paged
 from .._core.checks import check_positive_int, check_str, given, merge_fields
-from .._core.http import uuid_segment
+from .._core.http import Session, uuid_segment
 from .._core.ops import Op
 from .._core.paging import check_poll_args
 from .._core.response import APIResponse
 from .._core.scopes import RUN_MANAGE_SCOPE, RUN_STATUS_SCOPE
 from .._core.values import MISSING, MissingType
 from .._core.watch import OnUpdate, check_on_update, watch_op
+from ..actions import ActionOps
 from ..errors import UsageError
 from ._args import list_query, str_list, time_range
 from ._base import CallAuth, FlowBase, QueryParams, Strings
 
 __all__ = ["RunRoutes"]
+
+T = TypeVar("T")
 
 
 class RunRoutes(FlowBase):
@@ -29,34 +32,41 @@ class RunRoutes(FlowBase):
 
     # -- the legacy per-flow run routes ----------------------------------------------
 
-    def _legacy(self, flow_id: str, flow_scope: str | None, run_id: str, verb: str, authorizer: CallAuth,
-                query_params: QueryParams | None, query: list[tuple[str, Any]] | None = None,
-                safe: bool = False) -> Op[APIResponse]:
+    # A flow is an Action Provider at /flows/{flow_id}: these routes are ActionOps'
+    # own, sent there with the flow's token.
+    def _as_provider(self, flow_id: str, flow_scope: str | None, run_id: str, authorizer: CallAuth,
+                     call: Callable[[ActionOps, str], Op[T]]) -> Op[T]:
         fid = uuid_segment(flow_id, "flow_id")
         rid = uuid_segment(run_id, "flow_action_id")
-        method = "GET" if verb in ("status", "log") else "POST"
-        return self._with(self._flow_authorizer(fid, flow_scope, authorizer), method, f"/flows/{fid}/{rid}/{verb}",
-                          query_params, query, safe=safe)
+        token = yield from self._flow_authorizer(fid, flow_scope, authorizer)
+        s = self.session
+        provider = ActionOps(Session(f"{s.base_url}/flows/{fid}", token, s.headers, s.retry, s.allow_insecure_http,
+                                     s.auth_requirements_handler))
+        return (yield from call(provider, rid))
 
     def flow_action_status(self, flow_id: str, flow_scope: str | None, flow_action_id: str,
                            authorizer: CallAuth = MISSING, *, query_params: QueryParams | None = None) -> Op[APIResponse]:
         """``GET /flows/{flow_id}/{run_id}/status`` with the flow's token."""
-        return self._legacy(flow_id, flow_scope, flow_action_id, "status", authorizer, query_params)
+        return self._as_provider(flow_id, flow_scope, flow_action_id, authorizer,
+                                 lambda p, rid: p.status(rid, query_params=query_params))
 
     def flow_action_cancel(self, flow_id: str, flow_scope: str | None, flow_action_id: str,
                            authorizer: CallAuth = MISSING, *, query_params: QueryParams | None = None) -> Op[APIResponse]:
         """``POST /flows/{flow_id}/{run_id}/cancel`` with the flow's token."""
-        return self._legacy(flow_id, flow_scope, flow_action_id, "cancel", authorizer, query_params, safe=True)
+        return self._as_provider(flow_id, flow_scope, flow_action_id, authorizer,
+                                 lambda p, rid: p.cancel(rid, query_params=query_params))
 
     def flow_action_release(self, flow_id: str, flow_scope: str | None, flow_action_id: str,
                             authorizer: CallAuth = MISSING, *, query_params: QueryParams | None = None) -> Op[APIResponse]:
         """``POST /flows/{flow_id}/{run_id}/release`` with the flow's token."""
-        return self._legacy(flow_id, flow_scope, flow_action_id, "release", authorizer, query_params)
+        return self._as_provider(flow_id, flow_scope, flow_action_id, authorizer,
+                                 lambda p, rid: p.release(rid, query_params=query_params))
 
     def flow_action_resume(self, flow_id: str, flow_scope: str | None, flow_action_id: str,
                            authorizer: CallAuth = MISSING, *, query_params: QueryParams | None = None) -> Op[APIResponse]:
         """``POST /flows/{flow_id}/{run_id}/resume`` with the flow's token."""
-        return self._legacy(flow_id, flow_scope, flow_action_id, "resume", authorizer, query_params)
+        return self._as_provider(flow_id, flow_scope, flow_action_id, authorizer,
+                                 lambda p, rid: p.resume(rid, query_params=query_params))
 
     def flow_action_log(
         self,
@@ -73,21 +83,15 @@ class RunRoutes(FlowBase):
     ) -> Op[ListResponse]:
         """``GET /flows/{flow_id}/{run_id}/log`` with the flow's token (one page, ``entries``).
 
-        Sent as the original did: ``reverse_order`` only when true, ``marker`` as
-        ``pagination_token``, ``per_page`` only without a marker.
+        Sent as the original did (it is :meth:`ActionClient.log`): ``reverse_order`` only
+        when true, ``marker`` as ``pagination_token``, ``per_page`` only without a marker.
         """
         check_positive_int(limit, "limit")
         check_positive_int(per_page, "per_page")
         check_str(marker, "marker")
-        query: list[tuple[str, Any]] = [("limit", limit)]
-        if reverse_order:
-            query.append(("reverse_order", True))
-        if marker is not None:
-            query.append(("pagination_token", marker))
-        elif per_page is not None:
-            query.append(("per_page", per_page))
-        return listing(self._legacy(flow_id, flow_scope, flow_action_id, "log", authorizer, query_params, query),
-                       "entries")
+        return self._as_provider(flow_id, flow_scope, flow_action_id, authorizer,
+                                 lambda p, rid: p.log(rid, limit, reverse_order, marker, per_page,
+                                                      query_params=query_params))
 
     def get_flow_definition_for_run(self, flow_id: str, flow_scope: str | None, flow_action_id: str,
                                     authorizer: CallAuth = MISSING, *,
