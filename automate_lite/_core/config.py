@@ -11,6 +11,8 @@ from .http import Authorizer
 
 USER_AGENT = f"automate-lite/{__version__} python/{sys.version_info[0]}.{sys.version_info[1]}"
 
+_FRAMING = frozenset({"content-length", "transfer-encoding", "host", "connection"})
+
 DEFAULT_HEADERS: dict[str, str] = {"Accept": "application/json", "User-Agent": USER_AGENT}
 
 
@@ -18,8 +20,9 @@ def check_timeout(value: object, argument: str = "http_timeout") -> float | None
     """Validate a timeout in seconds (``None``: wait forever)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise UsageError(f"{argument} must be a number of seconds > 0 (or None for no limit), got {value!r}")
+    # "not 0 < value <= 1 day" also refuses NaN, infinity and values sockets overflow on.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 86400:
+        raise UsageError(f"{argument} must be a number of seconds > 0 and at most 86400 (or None for no limit), got {value!r}")
     return float(value)
 
 
@@ -52,5 +55,11 @@ def headers_with(extra: Any) -> dict[str, str]:
         bad = [f"{k!r}: {type(v).__name__}" for k, v in extra.items() if not (isinstance(k, str) and isinstance(v, str))]
         if bad:
             raise UsageError(f"extra_headers must map str names to str values; these do not: {', '.join(bad)}")
+        framing = sorted(k for k in extra if k.lower() in _FRAMING)
+        if framing:
+            raise UsageError(
+                f"extra_headers may not set {', '.join(framing)}: the transport writes the framing "
+                "headers itself (Content-Length, Transfer-Encoding, Host, Connection); remove them"
+            )
         headers.update(extra)
     return headers

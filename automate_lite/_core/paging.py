@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Sequence
 
-from ..errors import UsageError, WaitTimeout
+from ..errors import UnexpectedResponseError, UsageError, WaitTimeout
 from .ops import Op
 from .response import APIResponse
 from .values import Frozen, Sleep
@@ -20,14 +20,19 @@ class Pager:
     first). A page is ``{items_key: [...], "has_next_page": bool, "marker": str|null}``;
     the pager follows ``marker`` while ``has_next_page`` is true, or, for listings
     without ``has_next_page``, while the marker is not null. A marker seen twice
-    stops the walk rather than looping forever on a misbehaving server.
+    stops the walk rather than looping forever on a misbehaving server, and so does a
+    run of ``max_empty_pages`` pages with new markers but no items (an error saying so).
     """
+
+    #: Consecutive item-less pages that still promise more before the walk gives up.
+    max_empty_pages = 100
 
     def __init__(self, page_op: Callable[[str | None], Op[APIResponse]], items_key: str) -> None:
         self._page_op = page_op
         self.items_key = items_key
         self._marker: str | None = None
         self._seen: set[str] = set()
+        self._empty = 0
         self.done = False
 
     def next_page(self) -> Op[APIResponse]:
@@ -41,6 +46,16 @@ class Pager:
             more = bool(data.get("has_next_page")) and isinstance(marker, str) and bool(marker)
         else:
             more = isinstance(marker, str) and bool(marker)
+        self._empty = 0 if self.items(page) else self._empty + 1
+        if more and self._empty >= self.max_empty_pages:
+            self.done = True
+            raise UnexpectedResponseError(
+                page.http_status,
+                "EndlessPaging",
+                [f"{self._empty} pages in a row had no {self.items_key!r} but a new marker; stopped "
+                 "paging (the service may be misbehaving): narrow the listing or try again later"],
+                raw_json=page.data,
+            )
         if more and isinstance(marker, str) and marker not in self._seen:
             self._seen.add(marker)
             self._marker = marker

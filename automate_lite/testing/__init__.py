@@ -13,8 +13,19 @@ in-process from sync and async code, and stops cleanly::
 * :class:`ActionProviderStub`: an Action Provider (both route styles).
 * :class:`AuthStub`: Globus Auth (native-app login, refresh, revoke, introspect).
 * :class:`FaultServer`: a proxy that injects network faults between client and service.
+* :class:`LocalProviders`: stand-ins for the providers real flows call (Transfer on
+  local directories, Compute running your functions, Search, notification,
+  expression evaluation, web options) at their public paths, and your own functions
+  as providers (:mod:`automate_lite.testing.providers`).
+* :class:`LocalGlobus`: a :class:`FlowsStub` and :class:`LocalProviders` wired together,
+  so a definition naming ``https://transfer.actions.globus.org/...`` runs unchanged.
+* :class:`CannedTransport`: answers from registered responses, for unit tests without
+  sockets (:mod:`automate_lite.testing.canned`).
+* a pytest plugin with fixtures for all of this (:mod:`automate_lite.testing.plugin`).
 
-From a shell: ``python -m automate_lite.testing flows|action-provider|auth``.
+Every server has ``url``, ``start()``, ``stop()`` and ``with``; :class:`LocalProviders`
+and :class:`LocalGlobus` also ``async with`` (starting and stopping off the event loop).
+From a shell: ``python -m automate_lite.testing flows|action-provider|auth|providers``.
 Nothing in the rest of the package imports this one.
 """
 
@@ -26,13 +37,19 @@ if TYPE_CHECKING:
     from .action_provider import ActionProviderStub
     from .auth import AuthStub
     from .faults import FaultServer
+    from .canned import CannedTransport
     from .flows import FlowsStub
+    from .providers import LocalProviders
+    from .providers.services import LocalGlobus
 
 _LAZY = {
     "ActionProviderStub": "action_provider",
     "AuthStub": "auth",
+    "CannedTransport": "canned",
     "FaultServer": "faults",
     "FlowsStub": "flows",
+    "LocalGlobus": "providers.services",
+    "LocalProviders": "providers",
 }
 
 
@@ -45,4 +62,5 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
-__all__ = ["ActionProviderStub", "AuthStub", "FaultServer", "FlowsStub"]
+__all__ = ["ActionProviderStub", "AuthStub", "CannedTransport", "FaultServer", "FlowsStub", "LocalGlobus",
+           "LocalProviders"]

@@ -3,6 +3,10 @@
 It prints the service URL on one line to stdout, then serves until SIGINT or SIGTERM::
 
     python -m automate_lite.testing action-provider --port 8000 --token tok-alice=urn:globus:auth:identity:alice
+    python -m automate_lite.testing flows --collection src=./data/in --collection dst=./data/out
+
+``flows --with-providers`` (or any ``--collection``) maps the public ActionUrls to the
+stand-in providers; their base URL goes to stderr as ``providers URL``.
 
 A new service is one more subparser whose ``start`` default builds something with
 ``url``, ``serve_forever()`` and ``stop()``.
@@ -48,9 +52,50 @@ def _action_provider(args: argparse.Namespace) -> _Service:
                               host=args.host, port=args.port)
 
 
+def _collections(specs: Sequence[str] | None) -> dict[str, str]:
+    found = {}
+    for spec in specs or ():
+        cid, sep, directory = spec.partition("=")
+        if not sep or not cid or not directory:
+            raise SystemExit(f"--collection takes ID=DIRECTORY, not {spec!r}")
+        found[cid] = directory
+    return found
+
+
+class _WithProviders:
+    """The Flows stand-in with its ActionUrls served by the stand-in providers."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from .providers.services import LocalGlobus
+
+        self.local = LocalGlobus(collections=_collections(args.collection), tokens=_parse_tokens(args.token),
+                                 flow_tokens=_parse_tokens(args.flow_token), action_token=args.action_token,
+                                 host=args.host, port=args.port)
+
+    @property
+    def url(self) -> str:
+        return self.local.flows_url
+
+    def serve_forever(self) -> None:
+        self.local.providers.start()
+        print(f"providers {self.local.providers.url}", file=sys.stderr, flush=True)
+        self.local.flows.serve_forever()
+
+    def stop(self) -> None:
+        self.local.stop()
+
+
 def _flows(args: argparse.Namespace) -> _Service:
+    if args.with_providers or args.collection:
+        return _WithProviders(args)
     return FlowsStub(tokens=_parse_tokens(args.token), flow_tokens=_parse_tokens(args.flow_token),
                      action_token=args.action_token, host=args.host, port=args.port)
+
+
+def _providers(args: argparse.Namespace) -> _Service:
+    from .providers import LocalProviders
+
+    return LocalProviders(collections=_collections(args.collection), host=args.host, port=args.port)
 
 
 def _auth(args: argparse.Namespace) -> _Service:
@@ -80,7 +125,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     fl.add_argument("--flow-token", action="extend", nargs="+", metavar="TOKEN[=IDENTITY]",
                     help="accept this token for every flow's own scope (repeatable)")
     fl.add_argument("--action-token", help="bearer token the flow's Action states present to action providers")
+    fl.add_argument("--with-providers", action="store_true",
+                    help="serve the public ActionUrls (Transfer, Compute, Search, ...) with local stand-ins")
+    fl.add_argument("--collection", action="append", metavar="ID=DIRECTORY",
+                    help="serve DIRECTORY as Transfer collection ID (implies --with-providers; repeatable)")
     fl.set_defaults(start=_flows)
+
+    pr = services.add_parser("providers", help="stand-ins for Transfer, Compute, Search, notification, ...")
+    pr.add_argument("--collection", action="append", metavar="ID=DIRECTORY",
+                    help="serve DIRECTORY as Transfer collection ID (repeatable)")
+    pr.set_defaults(start=_providers)
 
     services.add_parser("auth", help="Globus Auth's OAuth2 endpoints (login, refresh, revoke)").set_defaults(start=_auth)
 

@@ -100,6 +100,8 @@ DEFAULT_SUBSCRIPTION_ID = "22222222-2222-4222-8222-222222222222"
 FLOWS_SCOPE_PREFIX = "https://auth.globus.org/scopes/eec9b274-0c81-4334-bdc2-54e90e689b9a/"
 
 _EVERYONE = frozenset({"public", "all_authenticated_users"})
+#: Web input types the stand-in opens (a Selection answers with one option; Text with a string).
+_WEB_INPUT_TYPES = frozenset({"selection", "text"})
 _URN_PREFIXES = ("urn:globus:auth:identity:", "urn:globus:groups:id:")
 _RUN_STATUSES = ("ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED", "ENDED")
 _OUTCOMES = ("SUCCEEDED", "FAILED", "INACTIVE")
@@ -231,6 +233,7 @@ class Caller:
     principals: frozenset[str]  # the identity and its groups
     kind: Literal["service", "flow", "any"]  # "any": auth is off
     flow_id: str | None = None  # a flow token bound to one flow; None: every flow
+    scopes: frozenset[str] | None = None  # a service token's scope names; None: all of them
 
 
 @dataclass(frozen=True)
@@ -562,6 +565,22 @@ def _parse_script(body: Doc, default_active_s: float) -> RunScript:
 
 _Needs = Literal["service", "flow", "either"]
 
+#: The service scope each route takes (as the Flows service and globus-automate-client's
+#: authorizer_callback use them); a broader scope covers the narrower one.
+_ROUTE_SCOPES: dict[tuple[str, str], str] = {
+    **{("GET", p): "view_flows" for p in ("/flows", "/flows/{flow_id}")},
+    **{(m, p): "manage_flows" for m, p in (
+        ("POST", "/flows"), ("POST", "/flows/validate"), ("POST", "/flows/dry-run"),
+        ("PUT", "/flows/{flow_id}"), ("DELETE", "/flows/{flow_id}"))},
+    **{("GET", p): "run_status" for p in (
+        "/runs", "/runs/{run_id}", "/runs/{run_id}/log", "/runs/{run_id}/definition", "/flows/{flow_id}/runs")},
+    **{(m, p): "run_manage" for m, p in (
+        ("PUT", "/runs/{run_id}"), ("POST", "/runs/{run_id}/cancel"), ("POST", "/runs/{run_id}/release"),
+        ("POST", "/batch/runs"))},
+}
+_COVERS = {"all": {"view_flows", "manage_flows", "run_status", "run_manage"},
+           "manage_flows": {"view_flows"}, "run_manage": {"run_status"}}
+
 
 class FlowsStub:
     """The Flows service on ``127.0.0.1``: ``.url``, ``.state``, ``with`` support.
@@ -582,6 +601,8 @@ class FlowsStub:
         seed_registered_apis: start with two example registered APIs.
         clock: the time source (``time.time``); a test may pass its own.
         host, port: where to listen (port 0: a free one).
+        action_urls: where each ``ActionUrl`` is really served: a function of the URL
+            (e.g. ``LocalProviders.map_url``) or a mapping; None runs them as written.
     """
 
     def __init__(
@@ -600,6 +621,7 @@ class FlowsStub:
         clock: Callable[[], float] = time.time,
         host: str = "127.0.0.1",
         port: int = 0,
+        action_urls: Callable[[str], str] | Mapping[str, str] | None = None,
     ) -> None:
         self.auth_enabled = tokens is not None or flow_tokens is not None
         self._tokens = {t: _as_urn(i) for t, i in (tokens or {}).items()}
@@ -614,6 +636,9 @@ class FlowsStub:
         self.cancel_status = cancel_status
         self._clock = clock
         self.state = FlowsState()
+        self._users: dict[str, Doc] = {}
+        self._scoped_tokens: dict[str, tuple[str, frozenset[str]]] = {}
+        self._role_tokens: dict[str, str] = {"User": action_token} if action_token else {}
         self.app = App()
         self._register_routes()
         if seed_registered_apis:
@@ -622,6 +647,8 @@ class FlowsStub:
         self.runner = FlowRunner(
             self, action_token=action_token, poll_initial_s=action_poll[0], poll_max_s=action_poll[1]
         )
+        if action_urls is not None:
+            self.runner.action_url_map = action_urls if callable(action_urls) else (lambda u: action_urls.get(u, u))
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -663,29 +690,101 @@ class FlowsStub:
         return self._clock()
 
     def open_web_input(self, run: LiveRun, state_name: str, spec: Doc) -> Doc:
-        """Open a web input for a CreateWebInput state of ``run`` (ValueError when malformed)."""
-        title = spec.get("title", state_name)
-        options = spec.get("options")
-        input_type = spec.get("input_type", "selection" if options is not None else "text")
-        respondents = spec.get("respondents") or [run.owner]
-        viewers = spec.get("viewers") or []
-        if not isinstance(title, str) or not isinstance(input_type, str):
-            raise ValueError("title and input_type must be strings")
-        if options is not None and (not isinstance(options, list) or not all(isinstance(o, str) for o in options)):
-            raise ValueError("options must be a list of labels (strings)")
-        for name, value in (("respondents", respondents), ("viewers", viewers)):
+        """Open a web input for a CreateWebInput state of ``run`` (ValueError when malformed).
+
+        Takes the documented Parameters (``InputType``, ``Context`` {``Title``,
+        ``PresentationStyle``, ``Text`` | ``Rows`` [{``Field``, ``Value``}]}, ``Options``
+        [{``Value``, ``Label``, ``Description``}], ``RespondentUrns``, ``ViewerUrns``) and
+        the stand-in's older lowercase form (``title``, ``input_type``, ``options`` labels,
+        ``respondents``, ``viewers``).
+        """
+        raw_context = spec.get("Context")
+        context: Doc | None = None
+        if raw_context is not None:
+            if not isinstance(raw_context, dict):
+                raise ValueError("Context must be an object (Title, PresentationStyle, Text or Rows)")
+            context = {"title": raw_context.get("Title", state_name),
+                       "presentation_style": str(raw_context.get("PresentationStyle", "Text")).lower()}
+            if "Text" in raw_context:
+                context["text"] = raw_context["Text"]
+            rows = raw_context.get("Rows")
+            if rows is not None:
+                if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+                    raise ValueError("Context.Rows must be a list of {Field, Value} objects")
+                context["rows"] = [{"field": r.get("Field"), "value": r.get("Value")} for r in rows]
+        title = context["title"] if context else spec.get("title", state_name)
+        options = spec.get("Options", spec.get("options"))
+        raw_type = spec.get("InputType", spec.get("input_type", "selection" if options is not None else "text"))
+        respondents = spec.get("RespondentUrns", spec.get("respondents")) or [run.owner]
+        viewers = spec.get("ViewerUrns", spec.get("viewers")) or []
+        if not isinstance(title, str) or not isinstance(raw_type, str):
+            raise ValueError("the title and InputType must be strings")
+        input_type = raw_type.lower()
+        if input_type not in _WEB_INPUT_TYPES:
+            raise ValueError(f"InputType {raw_type!r} is not one of {', '.join(sorted(_WEB_INPUT_TYPES))}")
+        if options is not None:
+            if not isinstance(options, list) or not all(
+                isinstance(o, str) or (isinstance(o, dict) and "Value" in o) for o in options
+            ):
+                raise ValueError("Options must be a list of {Value, Label, Description} objects")
+        if input_type == "selection" and not options:
+            raise ValueError("a Selection web input needs Options")
+        for name, value in (("RespondentUrns", respondents), ("ViewerUrns", viewers)):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ValueError(f"{name} must be a list of identity or group URNs")
         return self.add_web_input(
             title=title, input_type=input_type, options=options, flow_id=run.flow_id, run_id=run.run_id,
-            viewers=viewers, respondents=respondents,
+            viewers=viewers, respondents=respondents, context=context, creator=run.owner,
         )
 
     def web_input_record(self, web_input_id: str) -> Doc | None:
         """A web input's full document (None when there is no such input)."""
         with self.state.lock:
             record = self.state.web_inputs.get(web_input_id)
-            return None if record is None else copy.deepcopy(self._render_web_input(record, None))
+            if record is None:
+                return None
+            doc = copy.deepcopy(self._render_web_input(record, None))
+            if doc.get("response") is not None:
+                value = doc["response"].get("value")
+                doc["response"]["response"] = record["_values"].get(value, value)
+            return doc
+
+    def registered_api(self, api_id: str) -> Doc | None:
+        """The registered API ``api_id`` (for Handler {Type: RegisteredAPI} states), or None."""
+        with self.state.lock:
+            doc = self.state.registered_apis.get(api_id)
+            return None if doc is None else copy.deepcopy(doc)
+
+    def set_user(self, identity: str, *, username: str | None = None, email: str | None = None,
+                 identities: Sequence[str] = ()) -> None:
+        """Say who ``identity`` is: what ``$._context`` shows in its runs (username, email, linked identities)."""
+        urn = _as_urn(identity)
+        with self.state.lock:
+            self._users[urn] = {
+                "username": username, "email": email,
+                "identities": [urn, *(_as_urn(i) for i in identities if _as_urn(i) != urn)],
+            }
+
+    def add_scoped_token(self, token: str, identity: str, scopes: Iterable[str]) -> None:
+        """Accept ``token`` as a service token of ``identity`` holding only ``scopes``.
+
+        Scopes are the Flows service's scope names (``all``, ``manage_flows``,
+        ``view_flows``, ``run_status``, ``run_manage``; full scope strings work too).
+        Routes then answer 403 MISSING_SCOPE without the scope they take, so a test can
+        see which token a client method uses. Tokens given as ``tokens`` hold ``all``.
+        """
+        names = frozenset(s.rsplit("/", 1)[-1] for s in scopes)
+        with self.state.lock:
+            self._scoped_tokens[token] = (_as_urn(identity), names)
+            self.auth_enabled = True
+
+    def add_run_as_token(self, role: str, token: str) -> None:
+        """Give runs a token for the RunAs role ``role`` ("User" is the run's owner).
+
+        A state with ``RunAs`` naming a role that has no token fails with ActionUnableToRun.
+        """
+        with self.state.lock:
+            self._role_tokens[role] = token
 
     def __enter__(self) -> "FlowsStub":
         return self.start()
@@ -721,39 +820,71 @@ class FlowsStub:
         *,
         title: str = "Approve?",
         input_type: str = "selection",
-        options: Sequence[str] | None = None,
+        options: Sequence[str | Mapping[str, Any]] | None = None,
         flow_id: str | None = None,
         run_id: str | None = None,
         viewers: Sequence[str] = (),
         respondents: Sequence[str] = ("public",),
         status: Literal["open", "closed"] = "open",
+        context: Mapping[str, Any] | None = None,
+        creator: str | None = None,
     ) -> Doc:
         """Seed a web input and return its document (as its respondent would see it).
 
-        ``options`` are labels of a ``selection`` input (default Approve/Reject); each
-        gets an ``option_id``, and a response must name one. Other input types take any
-        value. The flow/run references are filled from the run or flow if they exist.
+        ``options`` are labels, or ``{Value, Label, Description}`` objects, of a
+        ``selection`` input (default Approve/Reject); each gets an ``option_id``, and a
+        response must name one. Other input types take any value. The flow/run
+        references are filled from the run or flow if they exist.
         """
         now = self._clock()
         with self.state.lock:
             run = self.state.runs.get(run_id or "")
             flow_id = flow_id or (run.flow_id if run else None)
             flow = self.state.flows.get(flow_id or "")
-            labels = list(options) if options is not None else (["Approve", "Reject"] if input_type == "selection" else [])
+            raw: list[str | Mapping[str, Any]] = (
+                list(options) if options is not None else (["Approve", "Reject"] if input_type == "selection" else [])
+            )
+            rendered: list[Doc] = []
+            values: dict[str, Any] = {}
+            for opt in raw:
+                option_id = _new_id()
+                if isinstance(opt, str):
+                    rendered.append({"option_id": option_id, "label": opt})
+                    values[option_id] = opt
+                else:
+                    value = opt.get("Value")
+                    rendered.append({"option_id": option_id, "label": opt.get("Label", str(value)),
+                                     "description": opt.get("Description")})
+                    values[option_id] = value
+            schema: Doc = {"$schema": "http://json-schema.org/draft-07/schema", "title": title}
+            if input_type == "selection":
+                schema.update(type="string", oneOf=[
+                    {"const": o["option_id"], "title": o["label"], **({"description": o["description"]}
+                                                                        if o.get("description") else {})}
+                    for o in rendered])
+            else:
+                schema["type"] = "string"
+            viewer_urns = [_as_urn(v) if v not in _EVERYONE else v for v in viewers]
+            respondent_urns = [_as_urn(r) if r not in _EVERYONE else r for r in respondents]
             record: Doc = {
                 "id": _new_id(),
                 "status": status,
                 "input_type": input_type,
+                "input_schema": schema,
                 "title": title,
+                "context": dict(context) if context is not None else {"title": title, "presentation_style": "text"},
                 "flow": {"id": flow_id, "title": flow["title"] if flow else (run.flow_title if run else None)},
                 "run": {"id": run_id, "label": run.label if run else None},
-                "options": [{"option_id": _new_id(), "label": label} for label in labels],
+                "options": rendered,
+                "roles": {"viewer_urns": viewer_urns, "respondent_urns": respondent_urns},
+                "creator_urn": creator or (run.owner if run else None),
                 "created_timestamp": _iso(now),
                 "edited_timestamp": _iso(now),
                 "closed_timestamp": _iso(now) if status == "closed" else None,
                 "response": None,
-                "_viewers": [_as_urn(v) if v not in _EVERYONE else v for v in viewers],
-                "_respondents": [_as_urn(r) if r not in _EVERYONE else r for r in respondents],
+                "_viewers": viewer_urns,
+                "_respondents": respondent_urns,
+                "_values": values,
             }
             self.state.web_inputs[record["id"]] = record
             return self._render_web_input(record, None)
@@ -814,12 +945,19 @@ class FlowsStub:
     def _route(self, method: str, pattern: str, needs: _Needs, fn: Callable[..., Reply]) -> None:
         """Register ``fn(req, caller, now, **path_args)`` behind auth, lock and error mapping."""
 
+        required = _ROUTE_SCOPES.get((method, pattern))
+
         def handler(req: StubRequest, **kwargs: str) -> Reply:
             with self.state.lock:
                 # Handlers run in server threads; one lock makes each request atomic.
                 self.state.requests.append(req)
                 try:
                     caller = self._authenticate(req, needs, kwargs.get("flow_id"))
+                    if required is not None and caller.kind == "service" and caller.scopes is not None and not any(
+                        required == held or required in _COVERS.get(held, ()) for held in caller.scopes
+                    ):
+                        raise _Fail(403, "MISSING_SCOPE",
+                                    f"This operation needs a token for the scope {FLOWS_SCOPE_PREFIX}{required}")
                     return fn(req, caller, self._clock(), **kwargs)
                 except _Fail as fail:
                     return fail.reply()
@@ -832,7 +970,10 @@ class FlowsStub:
         token = req.bearer_token
         if not token:
             raise _Fail(401, "AUTHENTICATION_ERROR", "No bearer token was given (Authorization: Bearer ...)")
-        if token in self._tokens:
+        if token in self._scoped_tokens:
+            identity, scopes = self._scoped_tokens[token]
+            caller = Caller(identity, self._principals_of(identity), "service", scopes=scopes)
+        elif token in self._tokens:
             identity = self._tokens[token]
             caller = Caller(identity, self._principals_of(identity), "service")
         elif token in self._flow_tokens:
@@ -1114,19 +1255,23 @@ class FlowsStub:
 
     @staticmethod
     def _check_input(body: Doc, schema: Json) -> None:
-        """A minimal input check: the schema's ``required`` keys must be present."""
-        if not isinstance(schema, dict):
+        """Check the run's body against the flow's input schema (a real JSON Schema check)."""
+        if not isinstance(schema, dict) or not schema:
             return
-        required = schema.get("required")
-        if isinstance(required, list):
-            missing = [k for k in required if isinstance(k, str) and k not in body]
-            if missing:
-                raise _Fail(
-                    400,
-                    "FLOW_INPUT_ERROR",
-                    f"The input does not conform to the flow's input schema: "
-                    f"required propert{'y' if len(missing) == 1 else 'ies'} missing: {', '.join(missing)}",
-                )
+        try:
+            import jsonschema  # type: ignore[import-untyped,unused-ignore]
+        except ImportError:  # pragma: no cover - the testing extra brings it
+            raise _Fail(500, "INTERNAL_ERROR",
+                        "Checking run input needs jsonschema: pip install 'automate-lite[testing]'") from None
+        try:
+            validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+            errors = sorted(validator_cls(schema).iter_errors(body), key=lambda e: list(e.absolute_path))
+        except jsonschema.exceptions.SchemaError as exc:
+            raise _Fail(400, "FLOW_INPUT_ERROR", f"The flow's input schema is not valid: {exc.message}") from None
+        if errors:
+            where = [f"{'.'.join(str(p) for p in e.absolute_path) or '(the input)'}: {e.message}" for e in errors[:10]]
+            raise _Fail(400, "FLOW_INPUT_ERROR",
+                        "The input does not conform to the flow's input schema: " + "; ".join(where))
 
     def _starter_flow(self, flow_id: str, caller: Caller) -> Doc:
         flow, roles = self._visible_flow(flow_id, caller)
@@ -1148,6 +1293,8 @@ class FlowsStub:
                 owner=caller.identity,
                 label=request["label"],
                 tags=list(request["tags"]),
+                user_info={**self._users.get(caller.identity, {}), "iat": int(now)},
+                role_tokens=dict(self._role_tokens),
             )
         return RunRecord(
             run_id=run_id,
@@ -1700,6 +1847,32 @@ class FlowsStub:
         self._route("GET", "/web_inputs", "service", list_web_inputs)
         self._route("GET", "/web_inputs/{web_input_id}", "service", get_web_input)
         self._route("POST", "/web_inputs/{web_input_id}/respond", "service", respond)
+        def create_registered_api(req: StubRequest, caller: Caller, now: float) -> Reply:
+            data = _json_object(req)
+            if "name" not in data:
+                _unprocessable(["body", "name"], "field required", "value_error.missing")
+            name = _str_field(data, "name", ["body"], max_len=100, allow_empty=False)
+            target = data.get("target")
+            dest = target.get("destination") if isinstance(target, dict) else None
+            if not isinstance(dest, dict) or not isinstance(dest.get("url"), str) or not isinstance(dest.get("method"), str):
+                _unprocessable(["body", "target", "destination"], "a destination {method, url} is required")
+            raw_roles = data.get("roles")
+            roles: Doc = raw_roles if isinstance(raw_roles, dict) else {}
+            doc = self.add_registered_api(
+                name,
+                description=str(data.get("description") or ""),
+                owners=[caller.identity, *_str_list(roles.get("owners", []), ["body", "roles", "owners"])],
+                administrators=_str_list(roles.get("administrators", []), ["body", "roles", "administrators"]),
+                viewers=_str_list(roles.get("viewers", []), ["body", "roles", "viewers"]),
+                url=dest["url"],
+                method=str(dest["method"]).lower(),
+            )
+            if isinstance(data.get("state_input_schema"), dict):
+                doc["state_input_schema"] = data["state_input_schema"]
+            self.state.registered_apis[doc["id"]] = doc
+            return Reply.json(doc, 201)
+
+        self._route("POST", "/registered_apis", "service", create_registered_api)
         self._route("GET", "/registered_apis", "service", list_registered_apis)
         self._route("GET", "/registered_apis/{api_id}", "service", get_registered_api)
 

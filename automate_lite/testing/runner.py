@@ -8,7 +8,10 @@ call their ``ActionUrl`` with automate-lite's own :class:`~automate_lite.AsyncAc
 The data rules follow Globus Flows (the Amazon States Language without ``OutputPath``):
 
 * The run input is the first *state document* (``$``). ``$._context`` / ``$$.`` read the
-  run context: ``run_id``, ``flow_id``, ``flow_title``, ``user_id``, ``label``, ``tags``.
+  run context the docs' Run Context page lists: ``run_id``, ``flow_id``, ``username``,
+  ``email``, ``user_id`` and ``identities`` (URNs), ``token_info`` {exp, iat, nbf}; plus
+  ``action_id`` (the run id, which flows written for the older service read),
+  ``flow_title``, ``label``, ``tags``.
 * A state's input is the value at its ``InputPath`` (default ``$``); when it has
   ``Parameters`` they are built from that input: ``"k.$": "$.path"`` copies a value,
   ``"k.=": "expr"`` evaluates an expression (:mod:`automate_lite.definitions.expressions`), other keys are
@@ -26,10 +29,12 @@ The data rules follow Globus Flows (the Amazon States Language without ``OutputP
   resumes the action. ``WaitTime`` (default 300 s, time spent INACTIVE not counted)
   bounds the wait. ``ExceptionOnActionFailure`` (default true) makes a FAILED action
   an error; when false the FAILED status is stored as the result and the run goes on.
-* ``CreateWebInput`` opens a web input (``Parameters``: ``title``, ``input_type``
-  ``"selection"``/``"text"``/..., ``options`` (labels), ``respondents``, ``viewers``;
-  respondents default to the run's owner); ``AwaitWebInput`` (``Parameters``:
-  ``{"web_input_id.$": ...}``) holds the run INACTIVE until it is answered.
+* ``CreateWebInput`` opens a web input (``Parameters``: ``InputType`` Selection|Text,
+  ``Context`` {Title, PresentationStyle, Text | Rows}, ``Options`` [{Value, Label,
+  Description}], ``RespondentUrns`` (default: the run's owner), ``ViewerUrns``; the older
+  lowercase ``title``/``input_type``/``options``/``respondents`` still work);
+  ``AwaitWebInput`` (``Parameters``: ``{"web_input_id.$": ...}``) holds the run INACTIVE
+  until it is answered.
 
 Errors a state can raise (``Catch`` matches them by name, or ``States.ALL``):
 
@@ -79,6 +84,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -130,6 +136,10 @@ class RunHost(Protocol):
         """The web input's current document (``status``, ``response``, ``options``), or None."""
         ...
 
+    def registered_api(self, api_id: str) -> Doc | None:
+        """The registered API document with ``api_id`` (``target.destination``), or None."""
+        ...
+
 
 @dataclass
 class LiveRun:
@@ -143,6 +153,11 @@ class LiveRun:
     owner: str
     label: str | None = None
     tags: list[str] = field(default_factory=list)
+    #: ``username``, ``email``, ``identities`` of the run's owner, and when its token
+    #: was issued (``iat``) and expires (``exp``); the stub fills them from its users.
+    user_info: Doc = field(default_factory=dict)
+    #: RunAs role -> bearer token for actions run as that role ("User": the owner).
+    role_tokens: dict[str, str] = field(default_factory=dict)
     status: str = "ACTIVE"
     details: Doc = field(default_factory=lambda: {"code": "FlowStarted", "description": "The Flow Instance started execution"})
     log: list[Doc] = field(default_factory=list)  # entries with a float "time"
@@ -161,13 +176,26 @@ class LiveRun:
         return self.status in _FINAL
 
     def context(self) -> Doc:
-        """The run context (``$._context``)."""
-        user = self.owner.rsplit(":", 1)[-1]
+        """The run context (``$._context``), with the fields the Flows docs' Run Context page lists.
+
+        ``user_id`` and ``identities`` are URNs, as documented; ``action_id`` (the run id)
+        is what flows written for the older service read; ``flow_title``, ``label`` and
+        ``tags`` are extras of the stand-in.
+        """
+        info = self.user_info
+        iat = int(info.get("iat", 0))
+        exp = int(info.get("exp", iat + 172_800))
+        username = info.get("username")
         return {
             "run_id": self.run_id,
+            "action_id": self.run_id,
             "flow_id": self.flow_id,
             "flow_title": self.flow_title,
-            "user_id": user,
+            "user_id": self.owner,
+            "username": username if username is not None else f"{self.owner.rsplit(':', 1)[-1]}@globusid.org",
+            "email": info.get("email"),
+            "identities": list(info.get("identities") or [self.owner]),
+            "token_info": {"exp": exp, "iat": iat, "nbf": iat},
             "label": self.label,
             "tags": list(self.tags),
         }
@@ -402,8 +430,13 @@ class FlowRunner:
         if transport is not None:
             await transport.aclose()
 
+    #: Where an ActionUrl is really served (FlowsStub's ``action_urls``); None: as written.
+    action_url_map: Callable[[str], str] | None = None
+
     def _client(self, url: str) -> Any:
         client = self._clients.get(url)
+        if client is None and self.action_url_map is not None and (target := self.action_url_map(url)) != url:
+            self._clients[url] = client = self._client(target)
         if client is None:
             from automate_lite import AsyncActionClient, BearerTokenAuthorizer
             from automate_lite.transports.threaded import ThreadedAsyncTransport
@@ -681,14 +714,20 @@ class FlowRunner:
         )
 
         body = self._input(state, document, context)
-        url = state.get("ActionUrl")
         if not isinstance(body, dict):
             raise StateFailure("ActionUnableToRun", f"the action input must be an object, not {type(body).__name__}")
         private = body.pop(_PRIVATE, None)
+        handler = state.get("Handler")
+        if isinstance(handler, dict) and handler.get("Type") == "RegisteredAPI":
+            result = await self._registered_api(run, name, str(handler.get("Id")), body, private)
+            return self._store(state, document, result)
+        url = handler.get("Url") if isinstance(handler, dict) else state.get("ActionUrl")
         if not isinstance(url, str):
-            raise StateFailure("ActionUnableToRun", "the stand-in runs ActionUrl states only (not registered API Handlers)")
+            raise StateFailure("ActionUnableToRun", f"the stand-in cannot run the Handler {handler!r}: give "
+                               "ActionUrl, {\"Type\": \"ActionProvider\", \"Url\": ...} or "
+                               "{\"Type\": \"RegisteredAPI\", \"Id\": ...}")
         try:
-            client = self._client(url)
+            client = self._run_as(run, self._client(url), state.get("RunAs"))
         except UsageError as exc:
             raise StateFailure("ActionUnableToRun", str(exc), {"code": "InvalidActionUrl", "description": str(exc)}) from None
         request_id = _request_id(run.run_id, visit, name)
@@ -763,17 +802,99 @@ class FlowRunner:
             self._state_log(run, name, "Action", "Completed", {"output": result})
         return self._store(state, document, result)
 
+    @staticmethod
+    def _run_as(run: LiveRun, client: Any, role: Any) -> Any:
+        """The client that presents ``role``'s token (no RunAs, or "User": the run's own)."""
+        if role is None or role == "User":
+            token = run.role_tokens.get("User")
+        elif isinstance(role, str) and role in run.role_tokens:
+            token = run.role_tokens[role]
+        else:
+            # The service refuses to start such a run; a stand-in run reaching here fails the state.
+            raise StateFailure("ActionUnableToRun", f"RunAs role {role!r} has no token for this run; "
+                               "start the run with a token for that role (FlowsStub.add_run_as_token)",
+                               {"code": "MissingRunAsToken", "description": f"No token for RunAs role {role!r}"})
+        if token is None:
+            return client
+        import dataclasses
+
+        from automate_lite import BearerTokenAuthorizer
+
+        auth = BearerTokenAuthorizer(token)
+        if dataclasses.is_dataclass(client):
+            return dataclasses.replace(client, authorizer=auth)  # type: ignore[type-var]
+        return client.replace(authorizer=auth)
+
+    async def _registered_api(self, run: LiveRun, name: str, api_id: str, body: Doc, private: Any) -> Any:
+        """Call a registered API kept by the host: its ``target.destination`` with ``body``.
+
+        Parameters are flat (as the hosted registered APIs take them): names that appear
+        as ``{name}`` in the destination URL fill the path; the rest go in the query
+        string for GET/DELETE and in a JSON body otherwise. The result is
+        ``{"status_code", "body"}``.
+        """
+        import json as _json
+        from urllib.parse import quote, urlencode
+
+        from automate_lite._core.values import Request
+        from automate_lite.errors import TransportError
+
+        doc = self.host.registered_api(api_id)
+        if doc is None:
+            raise StateFailure("ActionUnableToRun", f"there is no registered API {api_id!r}",
+                               {"code": "NOT_FOUND", "description": f"No Registered API exists with id value {api_id}"})
+        dest = (doc.get("target") or {}).get("destination") or {}
+        method = str(dest.get("method", "get")).upper()
+        url = str(dest.get("url", ""))
+        rest = dict(body)
+        for key in re.findall(r"{([^{}]+)}", url):
+            if key not in rest:
+                raise StateFailure("ActionUnableToRun", f"registered API {api_id}: parameter {key!r} is required")
+            url = url.replace("{" + key + "}", quote(str(rest.pop(key)), safe=""))
+        headers: dict[str, str] = {"Accept": "application/json"}
+        payload: bytes | None = None
+        if method in ("GET", "DELETE", "HEAD"):
+            if rest:
+                url += ("&" if "?" in url else "?") + urlencode(rest, doseq=True)
+        else:
+            payload = _json.dumps(rest).encode()
+            headers["Content-Type"] = "application/json"
+        token = run.role_tokens.get("User")
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._state_log(run, name, "Action", "Started", {"input": _redact(body, private), "registered_api_id": api_id})
+        if self._transport is None:
+            self._client("http://127.0.0.1/")  # builds the shared transport
+        try:
+            resp = await self._transport.send(Request(method, url, headers, payload), self.http_timeout)
+        except (TransportError, OSError, ValueError) as exc:
+            raise StateFailure("ActionUnableToRun", f"registered API {api_id}: {exc}",
+                               {"code": type(exc).__name__, "description": str(exc)}) from None
+        try:
+            data: Any = _json.loads(resp.body) if resp.body else None
+        except ValueError:
+            data = resp.body.decode("utf-8", "replace")
+        result = {"status_code": resp.status, "body": data, "state_name": name}
+        if resp.status >= 400:
+            self._state_log(run, name, "Action", "Failed", {"output": result, "error": "ActionFailedException"})
+            raise StateFailure("ActionFailedException", f"registered API {api_id} answered {resp.status}",
+                               result, logged=True)
+        self._state_log(run, name, "Action", "Completed", {"output": result})
+        return result
+
     def _create_web_input(self, run: LiveRun, name: str, state: Mapping[str, Any], document: Any, context: Doc) -> Any:
         spec = self._input(state, document, context)
         self._state_log(run, name, "CreateWebInput", "Started", {"input": spec})
         if not isinstance(spec, dict):
-            raise StateFailure("States.Runtime", "CreateWebInput needs an object (title, input_type, options, ...)")
+            raise StateFailure("States.Runtime", "CreateWebInput needs an object (InputType, Context, Options, ...)")
         try:
             record = self.host.open_web_input(run, name, spec)
         except ValueError as exc:
             raise StateFailure("States.Runtime", f"CreateWebInput: {exc}") from None
-        self._state_log(run, name, "CreateWebInput", "Completed", {"output": record})
-        return self._store(state, document, record)
+        # The documented result is {"web_input_id": ...}; the document rides along for tests.
+        result = {**record, "web_input_id": record["id"]}
+        self._state_log(run, name, "CreateWebInput", "Completed", {"output": result})
+        return self._store(state, document, result)
 
     async def _await_web_input(self, run: LiveRun, name: str, state: Mapping[str, Any], document: Any,
                                context: Doc) -> Any:
@@ -781,20 +902,24 @@ class FlowRunner:
         self._state_log(run, name, "AwaitWebInput", "Started", {"input": spec})
         web_input_id = spec.get("web_input_id") if isinstance(spec, dict) else spec
         if not isinstance(web_input_id, str):
-            raise StateFailure("States.Runtime", "AwaitWebInput needs Parameters {\"web_input_id.$\": \"$.<where>.id\"}")
+            raise StateFailure("States.Runtime", "AwaitWebInput needs Parameters {\"web_input_id.$\": \"$.<where>.web_input_id\"}")
         record = self.host.web_input_record(web_input_id)
         if record is None:
             raise StateFailure("States.Runtime", f"there is no web input {web_input_id!r}")
         if record.get("status") != "closed":
+            title = (record.get("context") or {}).get("title") or record.get("title")
             await self._go_inactive(run, "web_input", {
                 "code": "WaitingForWebInput",
-                "description": f"The run is waiting for an answer to web input {web_input_id} ({record.get('title')})",
+                "description": f"The run is waiting for an answer to web input {web_input_id} ({title})",
                 "web_input_id": web_input_id,
             }, web_input_id)
             record = self.host.web_input_record(web_input_id) or record
         response = record.get("response") or {}
         value = response.get("value")
-        result: Doc = {"web_input_id": web_input_id, "value": value, "respondent": response.get("respondent")}
+        # "response" is what the flow reads (a Selection's chosen option Value);
+        # the raw value (an option_id for a Selection) stays beside it.
+        result: Doc = {"web_input_id": web_input_id, "response": response.get("response", value),
+                       "value": value, "respondent": response.get("respondent")}
         for option in record.get("options") or []:
             if option.get("option_id") == value:
                 result["label"] = option.get("label")
