@@ -204,6 +204,7 @@ def test_legacy_methods_ask_the_callback_for_the_originals_scopes() -> None:
     assert _auth(_step(ops.enumerate_runs())) == f"Bearer {SERVICE_TOKEN}"
     assert callback.scopes == [al.RUN_STATUS_SCOPE]
     _step(ops.list_flow_runs(FID))
+    assert _auth(_step(ops.get_flow_definition_for_run(FID, None, RID))) == f"Bearer {SERVICE_TOKEN}"
     _step(ops.flow_action_update(RID, tags=["x"]))
     _step(ops.update_runs([RID], add_tags=["x"]))
     assert callback.scopes == [al.RUN_STATUS_SCOPE, al.RUN_MANAGE_SCOPE]  # remembered per scope

@@ -10,7 +10,8 @@ Which token each call uses:
   routes, from ``authorizer_callback`` (or a per-call ``authorizer=``);
 - as globus-automate-client 0.18 did, ``enumerate_runs`` asks the callback for
   ``RUN_STATUS_SCOPE``, ``flow_action_update``/``update_runs`` for ``RUN_MANAGE_SCOPE``,
-  ``list_flow_runs`` for ``RUN_STATUS_SCOPE`` too (the service refuses a flow's token there).
+  ``list_flow_runs`` and ``get_flow_definition_for_run`` for ``RUN_STATUS_SCOPE`` too (the
+  original asked for the flow's scope there; the service refuses a flow's token on those routes).
 """
 
 from __future__ import annotations

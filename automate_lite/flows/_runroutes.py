@@ -99,14 +99,16 @@ class RunRoutes(FlowBase):
         """``GET /runs/{run_id}/definition``: the definition and schema a run started with.
 
         The original asked ``authorizer_callback`` for the flow's token here; the
-        service (API.md, and the local stand-in) takes the service token on
-        ``/runs/...``, so that is sent unless a per-call ``authorizer=`` is given.
+        service takes a ``RUN_STATUS_SCOPE`` token on ``/runs/...``, so the callback is
+        asked for that (as for :meth:`enumerate_runs`; a per-call ``authorizer=`` wins).
         ``flow_id``/``flow_scope`` are checked and kept for the original signature.
         """
         uuid_segment(flow_id, "flow_id")
         if flow_scope is not None and not isinstance(flow_scope, str):
             raise UsageError(f"flow_scope must be a scope string or None, got {flow_scope!r}")
-        return self.get_run_definition(flow_action_id, authorizer, query_params=query_params)
+        rid = uuid_segment(flow_action_id, "flow_action_id")
+        auth = self._scoped(f"{self.session.base_url}/flows/", RUN_STATUS_SCOPE, authorizer)
+        return self._with(auth, "GET", f"/runs/{rid}/definition", query_params)
 
     # -- runs ------------------------------------------------------------------------
 
