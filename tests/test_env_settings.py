@@ -52,6 +52,10 @@ def test_http_timeout_from_the_environment(monkeypatch: pytest.MonkeyPatch, raw:
         # An explicit value wins, as in globus-sdk.
         assert cls.new_client("https://example.org/ap", None, 3).http_timeout == 3.0
         assert cls.new_client("https://example.org/ap", None, None).http_timeout is None
+    for fcls in (al.FlowsClient, al.AsyncFlowsClient):
+        assert fcls.new_client(None, None, None).http_timeout == expected
+        assert fcls().http_timeout == expected
+        assert fcls.new_client(None, None, None, None, 4).http_timeout == 4.0
 
 
 def test_http_timeout_unset_is_ten_seconds() -> None:

@@ -20,7 +20,7 @@ from typing import Callable, Mapping
 
 from .._client import AsyncClient, SyncClient, default_async_transport, default_sync_transport
 from .._core.bind import async_iter, async_method, dress_class, sync_iter, sync_method
-from .._core.config import check_authorizer, check_timeout, headers_with
+from .._core.config import DEFAULT_HTTP_TIMEOUT, check_authorizer, check_timeout, headers_with
 from .._core.http import DEFAULT_RETRY, Authorizer, RetryPolicy, Session
 from .._core.ops import AsyncTransport, SyncTransport
 from .._core.scopes import flow_scope, flows_base_url
@@ -40,7 +40,7 @@ class _FlowsFields:
     authorizer_callback: AuthorizerCallback | None = None
     authorizer: Authorizer | None = None
     base_url: str | None = None
-    http_timeout: float | None = 10.0
+    http_timeout: float | None = DEFAULT_HTTP_TIMEOUT
     retry: RetryPolicy = DEFAULT_RETRY
     extra_headers: Mapping[str, str] | None = None
     allow_insecure_http: bool = False
@@ -107,7 +107,7 @@ class FlowsClient(SyncClient, _FlowsFields):
         authorizer_callback: AuthorizerCallback | None,
         authorizer: Authorizer | None,
         base_url: str | None = None,
-        http_timeout: float | None = 10,
+        http_timeout: float | None = DEFAULT_HTTP_TIMEOUT,
         *,
         transport: SyncTransport | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
@@ -182,7 +182,7 @@ class AsyncFlowsClient(AsyncClient, _FlowsFields):
         authorizer_callback: AuthorizerCallback | None,
         authorizer: Authorizer | None,
         base_url: str | None = None,
-        http_timeout: float | None = 10,
+        http_timeout: float | None = DEFAULT_HTTP_TIMEOUT,
         *,
         transport: AsyncTransport | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
