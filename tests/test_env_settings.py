@@ -146,6 +146,7 @@ def _ok(req: Any, sock: socket.socket, server: Any) -> bool:
     return True
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # loopback, unset: on purpose
 def test_verify_variable_against_a_self_signed_loopback_server(
     raw_server: Callable[..., Any], loopback_cert: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
