@@ -7,7 +7,8 @@ import threading
 import warnings
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from .._core.checks import check_mapping, check_positive_int, check_query_params, check_str, comma, given, string_list
+from .._core.checks import (check_mapping, check_positive_int, check_query_params, check_str, comma, given, shown,
+                            string_list)
 from .._core.config import check_authorizer
 from .._core.http import Authorizer
 from .._core.values import MISSING
@@ -113,7 +114,7 @@ def time_range(value: object, argument: str) -> str | None:
             else:
                 raise UsageError(f"{argument} bounds must be ISO 8601 strings, datetimes or None, got {v!r}")
         return ",".join(parts)
-    raise UsageError(f"{argument} must be 'START,END' or a (start, end) pair, got {value!r}")
+    raise UsageError(f"{argument} must be 'START,END' or a (start, end) pair, got {shown(value)}")
 
 
 def identity_lists(doc: dict[str, Any], pairs: Iterable[tuple[str, object]]) -> None:
