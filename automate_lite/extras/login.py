@@ -28,10 +28,10 @@ import logging
 import os
 import secrets
 import socket
-import socketserver
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler
+import time
+from contextlib import suppress
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
 
@@ -168,59 +168,151 @@ _DONE_PAGE = (
     b"<body><h1>Login complete</h1><p>You may close this window and return to your program.</p>"
     b"</body></html>"
 )
+_BAD_STATE_PAGE = (
+    b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>automate-lite login</title></head>"
+    b"<body><h1>Not this login</h1><p>This answer does not belong to the login your program "
+    b"started (its state is missing or wrong), so it was ignored. The program is still waiting: "
+    b"use the link it printed.</p></body></html>"
+)
+#: The longest request head the redirect server reads (the callback's query is short).
+_MAX_HEAD = 16 * 1024
+#: How long one connection may take to send its request head. A browser preconnect that
+#: never sends anything is dropped after this, and never delays another connection.
+_READ_TIMEOUT = 10.0
+#: How long close() waits for the server's threads.
+_CLOSE_TIMEOUT = 2.0
 
 
 class _RedirectServer:
-    """A one-shot HTTP server on 127.0.0.1 that waits for Globus Auth's redirect."""
+    """A one-shot HTTP server on 127.0.0.1 that waits for Globus Auth's redirect.
 
-    def __init__(self) -> None:
+    It accepts on its own thread and serves each connection on another, with a bounded
+    read, so an idle or slow connection (a browser preconnect) cannot hold up the real
+    callback. Only ``GET /`` carrying the ``state`` of this login ends the wait; any
+    other request gets an error page and the server keeps waiting (RFC 8252 §8.1,
+    RFC 6749 §10.12).
+    """
+
+    def __init__(self, state: str, read_timeout: float = _READ_TIMEOUT) -> None:
+        self._state = state
+        self._read_timeout = read_timeout
         self._done = threading.Event()
+        self._closing = threading.Event()
         self._result: dict[str, str] | None = None
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                query = parse_qs(urlsplit(self.path).query)
-                if "code" not in query and "error" not in query:  # a favicon, a probe
-                    self._answer(404, b"Not found", "text/plain")
-                    return
-                outer._finish({k: v[0] for k, v in query.items()})
-                self._answer(200, _DONE_PAGE, "text/html; charset=utf-8")
-
-            def _answer(self, status: int, body: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:  # the query holds the code
-                pass
-
-        # TCPServer, not HTTPServer: no reverse DNS lookup of the address on bind.
-        self._httpd = socketserver.TCPServer(("127.0.0.1", 0), Handler)
-        port = self._httpd.server_address[1]
+        self._guard = threading.Lock()
+        self._conns: set[socket.socket] = set()
+        self._workers: list[threading.Thread] = []
+        self.refused = 0  # callbacks answered 400 for a missing or wrong state
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            self._listener.bind(("127.0.0.1", 0))
+            self._listener.listen(16)
+            # A timeout on accept so the loop sees close() even on platforms where closing
+            # a listening socket does not wake a blocked accept().
+            self._listener.settimeout(0.2)
+        except OSError:
+            self._listener.close()
+            raise
+        port = self._listener.getsockname()[1]
         # The form globus-sdk's own local-server login uses with Globus Auth (no path).
         self.redirect_uri = f"http://127.0.0.1:{port}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name="automate-lite-login"
-        )
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True, name="automate-lite-login")
         self._thread.start()
 
-    def _finish(self, result: dict[str, str]) -> None:
-        if not self._done.is_set():
-            self._result = result
-            self._done.set()
+    def _accept_loop(self) -> None:
+        while not self._closing.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return  # the listener was closed
+            with self._guard:
+                if self._closing.is_set():
+                    conn.close()
+                    return
+                self._conns.add(conn)
+                self._workers = [w for w in self._workers if w.is_alive()]
+                worker = threading.Thread(target=self._serve, args=(conn,), daemon=True, name="automate-lite-login-conn")
+                self._workers.append(worker)
+            worker.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(self._read_timeout)
+            target = self._read_target(conn)
+            if target is None:
+                return
+            status, body, content_type = self._handle(target)
+            head = (
+                f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+            )
+            conn.sendall(head.encode("ascii") + body)
+        except OSError:
+            pass  # a client that went away or timed out is just dropped
+        finally:
+            with self._guard:
+                self._conns.discard(conn)
+            conn.close()
+
+    def _read_target(self, conn: socket.socket) -> str | None:
+        """The request target of a GET, or None (after answering) for anything else."""
+        buf = b""
+        while b"\r\n\r\n" not in buf and b"\n\n" not in buf:
+            if len(buf) > _MAX_HEAD:
+                conn.sendall(b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return None
+            chunk = conn.recv(4096)
+            if not chunk:
+                return None
+            buf += chunk
+        line = buf.split(b"\n", 1)[0].rstrip(b"\r")
+        parts = line.split(b" ")
+        if len(parts) != 3 or not parts[2].startswith(b"HTTP/"):
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            return None
+        if parts[0] != b"GET":
+            conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            return None
+        return parts[1].decode("latin-1")
+
+    def _handle(self, target: str) -> tuple[str, bytes, str]:
+        parts = urlsplit(target)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if parts.path not in ("", "/") or ("code" not in query and "error" not in query):
+            return "404 Not Found", b"Not found", "text/plain"  # a favicon, a probe
+        given = query.get("state", "")
+        if not secrets.compare_digest(given.encode(), self._state.encode()):
+            with self._guard:
+                self.refused += 1
+            return "400 Bad Request", _BAD_STATE_PAGE, "text/html; charset=utf-8"
+        with self._guard:
+            if self._result is None:
+                self._result = query
+        self._done.set()
+        return "200 OK", _DONE_PAGE, "text/html; charset=utf-8"
 
     def wait(self, timeout: float | None) -> dict[str, str] | None:
         self._done.wait(timeout)
-        return self._result
+        with self._guard:
+            return self._result
 
     def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
+        """Stop serving, drop open connections; waits at most a couple of seconds."""
+        self._closing.set()
+        with suppress(OSError):
+            self._listener.close()
+        with self._guard:
+            conns = list(self._conns)
+            workers = list(self._workers)
+        for conn in conns:
+            # shutdown wakes a thread blocked in recv() on this socket; close alone may not.
+            with suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + _CLOSE_TIMEOUT
+        for thread in [self._thread, *workers]:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _code_from(result: Mapping[str, str], state: str | None) -> str:
@@ -631,9 +723,9 @@ class LoginManager:
     def _browser_login(self, scopes: Sequence[str], params: Mapping[str, Any] | None) -> Any:
         import webbrowser
 
-        server = _RedirectServer()
+        state = secrets.token_urlsafe(16)
+        server = _RedirectServer(state)
         try:
-            state = secrets.token_urlsafe(16)
             url, exchange = self._start(scopes, server.redirect_uri, state, params)
             try:
                 opened = webbrowser.open(url, new=1)
@@ -646,7 +738,8 @@ class LoginManager:
         finally:
             server.close()
         if result is None:
-            raise LoginFailed(f"no login answer reached {server.redirect_uri} within {self.login_timeout} seconds")
+            refused = f" ({server.refused} answer(s) with a missing or wrong state were refused)" if server.refused else ""
+            raise LoginFailed(f"no login answer reached {server.redirect_uri} within {self.login_timeout} seconds{refused}")
         return self._exchange(exchange, _code_from(result, state))
 
     def _paste_login(self, scopes: Sequence[str], params: Mapping[str, Any] | None) -> Any:
