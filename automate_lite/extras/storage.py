@@ -132,6 +132,8 @@ _MAX_TIME = 1e12
 
 
 def _sane_time(value: float) -> bool:
+    if isinstance(value, int):  # compared as an int: a huge one cannot become a float
+        return 0 <= value <= int(_MAX_TIME)
     return math.isfinite(value) and 0 <= value <= _MAX_TIME
 
 
