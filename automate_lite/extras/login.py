@@ -18,6 +18,9 @@ nowhere on the path of ``import automate_lite``):
 
 Globus Auth is ``https://auth.globus.org`` unless ``auth_base_url=`` or
 ``GLOBUS_SDK_SERVICE_URL_AUTH`` (or ``GLOBUS_SDK_ENVIRONMENT``) says otherwise.
+
+The redirect server lives here with the flow it serves (hence the module's length): it
+knows the login's ``state`` and ends the wait only for the answer that carries it.
 """
 
 from __future__ import annotations

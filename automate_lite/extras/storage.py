@@ -44,11 +44,27 @@ How
       ``msvcrt.locking`` on the first byte of the lock file (not exercised by the test
       suite); Python has ``fcntl`` on every other platform it supports.
     * A file that cannot be read or is not a token file raises :class:`TokenFileError`
-      (naming the file and how to recover) and is never written over.
+      (naming the file and how to recover) and is never written over; so does a
+      damaged one (nesting too deep, numbers too long, an expiry that is no time).
+    * Never followed, never trusted blindly: a token file or lock that is a symbolic
+      link, and a file, lock or folder owned by another user or writable by group or
+      others (a sticky folder such as ``/tmp`` excepted), is refused with a
+      :class:`TokenFileError` saying what to change (``chmod``/``chown``). The folder's
+      own path may go through links (a linked ``~/.config``). Ownership is not checked
+      on Windows.
+    * Every failure to write is a :class:`TokenFileError`, the old file left whole.
+      Temporary files exist only while the lock is held, so any found under the lock
+      was left by a writer that died: every update (a logout included) deletes them.
     * The original client's ``~/.globus_automate_tokens.json`` is read once, on first
       use: its tokens are copied in (never over newer ones) and its path recorded in
-      ``imported_legacy_files``; the old file is never modified.
-    * Tokens never appear in ``repr``, logs or error messages.
+      ``imported_legacy_files``; the old file is never modified. A damaged legacy file
+      is skipped with a warning and never breaks the current file.
+    * Tokens never appear in ``repr``, logs or error messages, nor in the local
+      variables a traceback printer shows (the file's bytes are held in an object
+      whose ``repr`` hides them).
+
+The format, the locking and the trust checks are one contract, kept in one module
+(hence its length) so that no path reads or writes the file without all three.
 """
 
 from __future__ import annotations
