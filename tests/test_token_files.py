@@ -276,3 +276,51 @@ def test_a_failed_write_never_shows_tokens_in_traceback_locals(token_path: str, 
     shown = _every_local_repr(info.value)
     assert "_update" in shown or "before=" in shown
     assert "AT-old-secret" not in shown and "AT-new-secret" not in shown and "RT-secret" not in shown
+
+
+def _frame_names(error: BaseException) -> list[str]:
+    names = []
+    tb = error.__traceback__
+    while tb is not None:
+        names.append(tb.tb_frame.f_code.co_name)
+        tb = tb.tb_next
+    return names
+
+
+def _failing_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", fail)
+
+
+def test_a_login_whose_tokens_cannot_be_written_shows_no_token_in_traceback_locals(
+        auth: AuthStub, browser: StubBrowser, token_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    m = LoginManager(token_file=token_path, auth_base_url=auth.url, login="browser", legacy_token_file=False)
+    _failing_fsync(monkeypatch)
+    with pytest.raises(TokenFileError, match="cannot be written") as info:
+        m.ensure([SCOPE_A])
+    monkeypatch.undo()
+    shown = _every_local_repr(info.value)
+    assert "_store_login" in _frame_names(info.value) and "by_rs=<secret, hidden>" in shown
+    issued = auth.state.latest_access_token(SCOPE_A)
+    assert issued and issued not in shown
+
+
+def test_a_refresh_that_cannot_be_written_shows_no_token_in_traceback_locals(
+        auth: AuthStub, token_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    auth.state.add_refresh_token("RT-refresh-secret", [SCOPE_A], client_id="client-1")
+    os.makedirs(os.path.dirname(token_path), mode=0o700)
+    TokenFile(token_path, legacy_path=False).store(auth.url, [StoredToken(
+        scope=SCOPE_A, access_token="AT-expired-secret", refresh_token="RT-refresh-secret",
+        expires_at_seconds=int(time.time()) - 10, client_id="client-1")])
+    m = LoginManager("client-1", token_file=token_path, auth_base_url=auth.url, login="never", legacy_token_file=False)
+    _failing_fsync(monkeypatch)
+    with pytest.raises(TokenFileError, match="cannot be written") as info:
+        m.access_token(SCOPE_A)
+    monkeypatch.undo()
+    shown = _every_local_repr(info.value)
+    assert "_store_refresh" in _frame_names(info.value)
+    fresh = auth.state.latest_access_token(SCOPE_A)
+    for secret in ("RT-refresh-secret", "AT-expired-secret", fresh):
+        assert secret and secret not in shown

@@ -166,6 +166,20 @@ class _NoBrowser(Exception):
     pass
 
 
+class _Secret:
+    """A token, or a token response, held so that ``repr`` hides it: a traceback printer
+    that shows local variables (Sentry, rich, ``pytest --showlocals``) then shows no
+    token. (globus-sdk's token responses print their whole body in ``repr``.)"""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<secret, hidden>"
+
+
 _DONE_PAGE = (
     b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>automate-lite login</title></head>"
     b"<body><h1>Login complete</h1><p>You may close this window and return to your program.</p>"
@@ -521,6 +535,15 @@ class LoginManager:
         """
         wanted = None if scopes is None else {base_scope(s) for s in _check_scopes(scopes)}
         chosen = [t for s, t in self.tokens.entries(self.environment).items() if wanted is None or s in wanted]
+        self._revoke(chosen)
+        gone = self.tokens.remove(self.environment, [t.scope for t in chosen])
+        return sorted(t.scope for t in gone)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _revoke(self, chosen: Sequence[StoredToken]) -> None:
+        # Its own frame, gone before the file is written: no raw token stays in a local
+        # a traceback of a failed write would show.
         done: set[str] = set()
         for tok in chosen:
             for secret in (tok.refresh_token, tok.access_token):
@@ -531,10 +554,6 @@ class LoginManager:
                     done.add(secret)
                 except Exception as e:  # revocation is best effort; the file entry goes regardless
                     log.warning("could not revoke a token for %s (%s)", tok.scope, type(e).__name__)
-        gone = self.tokens.remove(self.environment, [t.scope for t in chosen])
-        return sorted(t.scope for t in gone)
-
-    # -- internals ----------------------------------------------------------------------------
 
     def _require(self, scope: str) -> StoredToken:
         tok = self.stored(scope)
@@ -571,8 +590,8 @@ class LoginManager:
                 raise LoginRequired([scope], reason="the stored token has expired and cannot be refreshed, and logging in is turned off")
             self.login([scope])
             return self._require(scope)
-        refresh_token = tok.refresh_token
-        with self._refresh_lock(refresh_token):
+        held = _Secret(tok.refresh_token)
+        with self._refresh_lock(held.value):
             current = self.stored(scope)
             # Another thread or process may have refreshed while we waited.
             if current is not None and current.access_token != tok.access_token and not current.expired():
@@ -581,44 +600,47 @@ class LoginManager:
                 return current
             sdk = _sdk()
             try:
-                response = self._client_for(tok.client_id).oauth2_refresh_token(refresh_token)
+                response = _Secret(self._client_for(tok.client_id).oauth2_refresh_token(held.value))
             except sdk.AuthAPIError as e:
                 if e.http_status not in (400, 401, 403):
                     raise
-                self._forget_refresh_token(refresh_token)
+                self._forget_refresh_token(held)
                 reason = f"Globus Auth refused the stored refresh token ({e.http_status} {e.code}: revoked or expired)"
                 if self.login_mode == "never":
                     raise LoginRequired([scope], reason=reason + ", and logging in is turned off") from None
                 log.info("%s; logging in again for %s", reason, scope)
                 self.login([scope])
                 return self._require(scope)
-            self._store_refresh(response, refresh_token)
+            self._store_refresh(response, held)
         return self._require(scope)
 
-    def _forget_refresh_token(self, refresh_token: str) -> None:
+    def _forget_refresh_token(self, held: _Secret) -> None:
         def change(contents: Any) -> None:
             entries = contents.environment(self.environment)
-            for scope in [s for s, t in entries.items() if t.refresh_token == refresh_token]:
+            for scope in [s for s, t in entries.items() if t.refresh_token == held.value]:
                 del entries[scope]
 
         self.tokens.update(change)
 
-    def _store_refresh(self, response: Any, old_refresh_token: str) -> None:
-        by_rs: dict[str, Any] = dict(response.by_resource_server)
+    def _store_refresh(self, response: _Secret, held: _Secret) -> None:
+        by_rs = _Secret(dict(response.value.by_resource_server))
+        del response  # only the hidden copy stays in this frame
 
         def change(contents: Any) -> None:
             entries: dict[str, StoredToken] = contents.environment(self.environment)
             for scope, tok in list(entries.items()):
-                if tok.refresh_token != old_refresh_token:
+                if tok.refresh_token != held.value:
                     continue
-                data = by_rs.get(tok.resource_server or "") or (next(iter(by_rs.values())) if len(by_rs) == 1 else None)
+                data = by_rs.value.get(tok.resource_server or "") or (
+                    next(iter(by_rs.value.values())) if len(by_rs.value) == 1 else None
+                )
                 if data is None:
                     continue
                 granted = tuple(str(data.get("scope") or "").split()) or tok.granted_scopes
                 entries[scope] = StoredToken(
                     scope=scope,
                     access_token=data["access_token"],
-                    refresh_token=data.get("refresh_token") or old_refresh_token,
+                    refresh_token=data.get("refresh_token") or held.value,
                     expires_at_seconds=data.get("expires_at_seconds"),
                     resource_server=data.get("resource_server") or tok.resource_server,
                     granted_scopes=granted,
@@ -629,18 +651,19 @@ class LoginManager:
 
         self.tokens.update(change)
 
-    def _store_login(self, response: Any, requested: Sequence[str]) -> None:
-        by_rs: dict[str, Any] = dict(response.by_resource_server)
+    def _store_login(self, response: _Secret, requested: Sequence[str]) -> None:
+        by_rs = _Secret(dict(response.value.by_resource_server))
+        del response  # only the hidden copy stays in this frame
 
         def change(contents: Any) -> list[str]:
             entries: dict[str, StoredToken] = contents.environment(self.environment)
             placed: list[tuple[str, str, Any]] = []  # (base scope, resource server, data)
-            for rs, data in by_rs.items():
+            for rs, data in by_rs.value.items():
                 for granted in str(data.get("scope") or "").split():
                     placed.append((granted, rs, data))
             granted_bases = {p[0] for p in placed}
-            if len(by_rs) == 1:  # one token: it serves every requested scope, however spelt
-                rs, data = next(iter(by_rs.items()))
+            if len(by_rs.value) == 1:  # one token: it serves every requested scope, however spelt
+                rs, data = next(iter(by_rs.value.items()))
                 placed.extend((base_scope(s), rs, data) for s in requested if base_scope(s) not in granted_bases)
             for base, rs, data in placed:
                 old = entries.get(base)
@@ -714,16 +737,16 @@ class LoginManager:
 
         return str(flow.get_authorize_url(query_params=query or None)), exchange
 
-    def _exchange(self, exchange: Callable[[str], Any], code: str) -> Any:
+    def _exchange(self, exchange: Callable[[str], Any], code: str) -> _Secret:
         sdk = _sdk()
         try:
-            return exchange(code)
+            return _Secret(exchange(code))
         except sdk.GlobusAPIError as e:
             raise LoginFailed(
                 f"Globus Auth did not accept the authorization code ({e.http_status} {e.code}); log in again"
             ) from None
 
-    def _browser_login(self, scopes: Sequence[str], params: Mapping[str, Any] | None) -> Any:
+    def _browser_login(self, scopes: Sequence[str], params: Mapping[str, Any] | None) -> _Secret:
         import webbrowser
 
         state = secrets.token_urlsafe(16)
@@ -745,7 +768,7 @@ class LoginManager:
             raise LoginFailed(f"no login answer reached {server.redirect_uri} within {self.login_timeout} seconds{refused}")
         return self._exchange(exchange, _code_from(result, state))
 
-    def _paste_login(self, scopes: Sequence[str], params: Mapping[str, Any] | None) -> Any:
+    def _paste_login(self, scopes: Sequence[str], params: Mapping[str, Any] | None) -> _Secret:
         base = str(self._login_client().base_url).rstrip("/")
         redirect_uri = base + "/v2/web/auth-code"
         state = secrets.token_urlsafe(16)
