@@ -196,6 +196,8 @@ _MAX_HEAD = 16 * 1024
 #: How long one connection may take to send its request head. A browser preconnect that
 #: never sends anything is dropped after this, and never delays another connection.
 _READ_TIMEOUT = 10.0
+#: Connections served at once; a browser opens a few, more is a flood.
+_MAX_CONNECTIONS = 64
 #: How long close() waits for the server's threads.
 _CLOSE_TIMEOUT = 2.0
 
@@ -248,6 +250,9 @@ class _RedirectServer:
                 if self._closing.is_set():
                     conn.close()
                     return
+                if len(self._conns) >= _MAX_CONNECTIONS:  # a flood: drop, never queue threads
+                    conn.close()
+                    continue
                 self._conns.add(conn)
                 self._workers = [w for w in self._workers if w.is_alive()]
                 worker = threading.Thread(target=self._serve, args=(conn,), daemon=True, name="automate-lite-login-conn")
