@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import TYPE_CHECKING, Any, Coroutine, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ._core.baseops import BaseOps
 from ._core.bind import async_method, sync_method
 from ._core.config import check_authorizer
 from ._core.http import Authorizer
-from ._core.ops import AsyncTransport, Op, SyncTransport, run_async, run_sync
+from ._core.ops import AsyncTransport, SyncTransport
 from .errors import UsageError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["SyncClient", "AsyncClient", "SyncDriven", "AsyncDriven", "default_sync_transport", "default_async_transport"]
+__all__ = ["SyncClient", "AsyncClient", "default_sync_transport", "default_async_transport"]
 
 
 def default_sync_transport() -> SyncTransport:
@@ -142,55 +142,6 @@ class AsyncClient(_Client):
     put = async_method(BaseOps.put)
     patch = async_method(BaseOps.patch)
     delete = async_method(BaseOps.delete)
-
-    async def aclose(self) -> None:
-        """Close the transport (shared with clients made by ``replace``)."""
-        aclose = getattr(self.transport, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-
-class SyncDriven:
-    """Blocking driving for the clients not yet made dataclasses (the Flows clients):
-    the default transport, :func:`run_sync`, ``close()`` and ``with``."""
-
-    __slots__ = ()
-    transport: SyncTransport
-    http_timeout: float | None
-    _default_transport = staticmethod(default_sync_transport)
-
-    def _run(self, op: Op[Any]) -> Any:
-        return run_sync(op, self.transport, self.http_timeout)
-
-    def close(self) -> None:
-        """Close the transport's connections (shared with clients made by ``replace``)."""
-        close = getattr(self.transport, "close", None)
-        if close is not None:
-            close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class AsyncDriven:
-    """The async twin of :class:`SyncDriven`: :func:`run_async`, ``aclose`` and ``async with``."""
-
-    __slots__ = ()
-    transport: AsyncTransport
-    http_timeout: float | None
-    _default_transport = staticmethod(default_async_transport)
-
-    def _run(self, op: Op[Any]) -> Coroutine[Any, Any, Any]:
-        return run_async(op, self.transport, self.http_timeout)
 
     async def aclose(self) -> None:
         """Close the transport (shared with clients made by ``replace``)."""

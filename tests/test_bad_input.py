@@ -358,7 +358,7 @@ FLOW_CALLS: list[tuple[str, Callable[[Driver], Any]]] = [
     ("tags", lambda d: d("run_flow", FID, None, {}, tags=5)),
     ("run_managers", lambda d: d("run_flow", FID, None, {}, run_managers=[5])),
     ("activity_notification_policy", lambda d: d("run_flow", FID, None, {}, activity_notification_policy="INACTIVE")),
-    ("bogus", lambda d: d("run_flow", FID, None, {}, bogus=1)),
+    ("additional_fields", lambda d: d("run_flow", FID, None, {}, additional_fields=[1])),
     ("title", lambda d: d("create_flow", "", PASS_DEFINITION)),
     ("title", lambda d: d("create_flow", None, PASS_DEFINITION)),
     ("definition", lambda d: d("create_flow", "t", "definition")),

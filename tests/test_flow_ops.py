@@ -101,8 +101,7 @@ def test_list_flows_query() -> None:
         ("filter_roles", "flow_owner,flow_viewer"),
         ("filter_fulltext", "x y"),
         ("marker", "m1"),
-        ("orderby", "title ASC"),
-        ("orderby", "created_at DESC"),
+        ("orderby", "title ASC,created_at DESC"),
     ]
     legacy = first_request(ops().list_flows(role="flow_starter", per_page=5, orderings={"title": "ASC"}))
     assert query(legacy) == [("filter_role", "flow_starter"), ("per_page", "5"), ("orderby", "title ASC")]

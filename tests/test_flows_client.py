@@ -43,6 +43,10 @@ class Callback:
     def __call__(self, **kwargs: Any) -> al.BearerTokenAuthorizer:
         with self._lock:
             self.calls.append(kwargs)
+        # A user's callback answers each scope with a token for it: a Flows service
+        # scope (RUN_STATUS_SCOPE, RUN_MANAGE_SCOPE) gets a service token.
+        if kwargs["flow_scope"].startswith(al.RUN_STATUS_SCOPE.rsplit("/", 1)[0] + "/"):
+            return al.BearerTokenAuthorizer(SERVICE_TOKEN)
         return al.BearerTokenAuthorizer(FLOW_TOKEN)
 
 

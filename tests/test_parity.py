@@ -51,3 +51,15 @@ def test_every_public_method_is_documented() -> None:
         for name, member in _public(cls).items():
             if callable(member):
                 assert inspect.getdoc(member), f"{cls.__name__}.{name} has no docstring"
+
+
+def test_client_methods_are_their_operations() -> None:
+    """Every method bound from an operation has that operation's parameters, exactly."""
+    from automate_lite._core.bind import BOUND_OP
+
+    for cls in (al.ActionClient, al.AsyncActionClient, al.FlowsClient, al.AsyncFlowsClient):
+        bound = {n: m for n, m in _public(cls).items() if hasattr(m, BOUND_OP)}
+        assert len(bound) >= 15, cls
+        for name, method in bound.items():
+            op = getattr(method, BOUND_OP)
+            assert list(inspect.signature(method).parameters.values()) == list(inspect.signature(op).parameters.values()), name

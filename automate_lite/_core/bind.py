@@ -90,14 +90,14 @@ def async_method(op: Callable[Concatenate[Any, P], Op[T]]) -> Callable[Concatena
     return method
 
 
-def sync_iter(pager_op: Callable[Concatenate[Any, P], Pager]) -> Callable[Concatenate[Any, P], Iterator[Any]]:
+def sync_iter(pager_op: Callable[Concatenate[Any, P], Pager]) -> Callable[Concatenate[Any, P], Iterator[dict[str, Any]]]:
     """A blocking client method yielding every item of the pages ``pager_op`` walks.
 
     The arguments are checked when the method is called, before the first page is
     fetched (the pager is made eagerly; the pages lazily).
     """
 
-    def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> Iterator[Any]:
+    def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> Iterator[dict[str, Any]]:
         return _walk(pager_op(self._ops, *args, **kwargs), self)
 
     _dress(method, pager_op, Iterator[dict[str, Any]])
@@ -109,10 +109,10 @@ def _walk(pager: Pager, client: Any) -> Iterator[Any]:
         yield from pager.items(run_sync(pager.next_page(), client.transport, client.http_timeout))
 
 
-def async_iter(pager_op: Callable[Concatenate[Any, P], Pager]) -> Callable[Concatenate[Any, P], AsyncIterator[Any]]:
+def async_iter(pager_op: Callable[Concatenate[Any, P], Pager]) -> Callable[Concatenate[Any, P], AsyncIterator[dict[str, Any]]]:
     """The async twin of :func:`sync_iter` (``async for item in client.iter_...()``)."""
 
-    def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[Any]:
+    def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[dict[str, Any]]:
         return _awalk(pager_op(self._ops, *args, **kwargs), self)
 
     _dress(method, pager_op, AsyncIterator[dict[str, Any]])

@@ -15,6 +15,7 @@ from .values import MISSING
 
 __all__ = [
     "given",
+    "shown",
     "string_list",
     "comma",
     "check_str",
@@ -26,6 +27,16 @@ __all__ = [
 ]
 
 IDENTITY_EXAMPLE = "['urn:globus:auth:identity:<uuid>']"
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` cut short, for error messages: a huge or 200,000-deep argument
+    gives a readable sentence, not a ``RecursionError`` or a page of brackets."""
+    import reprlib  # only when a message is being written
+
+    short = reprlib.Repr()  # attributes, not keywords: Repr takes keywords only from 3.12
+    short.maxlevel, short.maxstring, short.maxother = 3, 80, 80
+    return short.repr(value)
 
 
 def given(value: object) -> bool:
@@ -40,11 +51,11 @@ def string_list(value: object, argument: str, example: str = IDENTITY_EXAMPLE) -
     by some callers and as a list of characters by others.
     """
     if isinstance(value, (str, bytes)) or isinstance(value, Mapping) or not isinstance(value, Iterable):
-        raise UsageError(f"{argument} must be a list of strings such as {example}, got {value!r}")
+        raise UsageError(f"{argument} must be a list of strings such as {example}, got {shown(value)}")
     items = list(value)
     for item in items:
         if not isinstance(item, str) and type(item).__name__ != "UUID":
-            raise UsageError(f"{argument} must hold strings such as {example}, found {item!r}")
+            raise UsageError(f"{argument} must hold strings such as {example}, found {shown(item)}")
     return [str(item) for item in items]
 
 
@@ -60,7 +71,7 @@ def comma(value: object, argument: str) -> str | None:
 def check_str(value: object, argument: str) -> None:
     """A string, or not given."""
     if given(value) and not isinstance(value, str):
-        raise UsageError(f"{argument} must be a string, got {value!r}")
+        raise UsageError(f"{argument} must be a string, got {shown(value)}")
 
 
 def check_mapping(value: object, argument: str) -> None:
@@ -72,7 +83,7 @@ def check_mapping(value: object, argument: str) -> None:
 def check_positive_int(value: object, argument: str) -> None:
     """An int >= 1, or not given."""
     if given(value) and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise UsageError(f"{argument} must be an int >= 1, got {value!r}")
+        raise UsageError(f"{argument} must be an int >= 1, got {shown(value)}")
 
 
 def request_id_of(value: object) -> str:
@@ -81,8 +92,8 @@ def request_id_of(value: object) -> str:
 
     if value is None or value is MISSING:
         return str(uuid.uuid4())
-    if not isinstance(value, (str, uuid.UUID)) or not str(value):
-        raise UsageError(f"request_id must be a non-empty string, got {value!r}")
+    if not isinstance(value, (str, uuid.UUID)) or not str(value).strip():
+        raise UsageError(f"request_id must be a non-empty string, got {shown(value)}")
     return str(value)
 
 
@@ -104,6 +115,13 @@ def merge_fields(doc: dict[str, Any], additional_fields: object) -> dict[str, An
         return doc
     check_mapping(additional_fields, "additional_fields")
     assert isinstance(additional_fields, Mapping)
+    if "request_id" in additional_fields and "request_id" in doc:
+        # The request_id is what makes a retried run safe: an empty or null one would be
+        # retried as if it were a key, and could start a second run.
+        rid = additional_fields["request_id"]
+        if not isinstance(rid, str) or not rid.strip():
+            raise UsageError(f"additional_fields['request_id'] must be a non-empty string, got {shown(rid)}: "
+                             "pass request_id=... instead, or leave it out to get a fresh uuid4")
     encode_json(dict(additional_fields), "additional_fields")
     doc.update(additional_fields)
     return doc

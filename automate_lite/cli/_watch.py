@@ -2,8 +2,8 @@
 
 :func:`follow_run` is the one place that knows how to wait for a run. It reports
 through ``on_update(kind, data)`` (``"status"`` with the run document, ``"log"`` with
-one entry), the callback shape ``FlowsClient.wait_for_run(on_update=...)`` takes, so
-once the clients have it this function becomes that one call.
+one entry), the callback shape ``FlowsClient.wait_for_run(on_update=...)`` takes, so it is
+that one call.
 """
 
 from __future__ import annotations
@@ -48,23 +48,7 @@ def follow_run(client: FlowsClient, run_id: str, on_update: OnUpdate, *,
                timeout: float | None = None, interval: float = 1.0) -> APIResponse:
     """Poll ``GET /runs/{run_id}`` and ``GET /runs/{run_id}/log`` until the run leaves
     ACTIVE; report each new status and log entry; return the last run document."""
-    last: list[Any] = [None]
-    seen = [0]
-
-    def report(run: APIResponse) -> None:
-        key = (run.get("status"), run.get("display_status"))
-        if key != last[0]:
-            last[0] = key
-            on_update("status", run.data)
-        # The log is read after the status, so a finished run's last entries are
-        # reported before the wait returns.
-        entries = list(client.iter_run_logs(run_id))
-        for entry in entries[seen[0]:]:
-            on_update("log", entry)
-        seen[0] = max(seen[0], len(entries))
-
-    return _poll(lambda: client.get_run(run_id), report, lambda r: r.get("status") != "ACTIVE",
-                 f"run {run_id}", timeout, interval)
+    return client.wait_for_run(run_id, timeout, min(_FIRST_DELAY, interval), interval, on_update=on_update)
 
 
 def follow_action(client: ActionClient, action_id: str, on_update: OnUpdate, *,

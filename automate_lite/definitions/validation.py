@@ -80,6 +80,9 @@ from .rules import (
     parse_timestamp,
 )
 
+#: How deep a value inside ``Parameters`` may nest before it is reported.
+MAX_NESTING = 512
+
 __all__ = ["validate_flow_definition", "flow_definition_problems", "Problem", "STATE_TYPES"]
 
 Loc = tuple[Any, ...]
@@ -494,6 +497,12 @@ class _Checker:
                 continue
             if id(node) in open_ids:
                 self.add(where, "json", "this value contains itself, which JSON cannot express")
+                continue
+            if len(where) - len(loc) > MAX_NESTING:
+                # Deeper than any flow needs; walking on would cost time in the square
+                # of the depth (each location is a tuple of its whole path).
+                self.add(where, "json", f"Parameters are nested more than {MAX_NESTING} levels deep here; "
+                         "flatten the value or pass it in the run's input")
                 continue
             children: list[tuple[Loc, object, bool]] = []
             items = node.items() if isinstance(node, Mapping) else enumerate(node) if _is_list(node) else ()

@@ -12,6 +12,7 @@ import re
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 from urllib.parse import urlsplit
 
+from .._client import default_async_transport, default_sync_transport
 from .._core.http import Authorizer, RetryPolicy
 from .._core.ops import AsyncTransport, Op, SyncTransport, run_async, run_sync
 from .._core.values import Call
@@ -209,7 +210,7 @@ def create_flows_client(
     return FlowsClient(
         client_id, callback, auth, base_url, http_timeout, retry=retry, allow_insecure_http=allow_insecure_http,
         auth_requirements_handler=mgr.auth_requirements_handler(_scopes_for(scopes)),
-        transport=transport,
+        transport=transport if transport is not None else default_sync_transport(),
     )
 
 
@@ -238,7 +239,7 @@ async def create_async_flows_client(
     return AsyncFlowsClient(
         client_id, callback, auth, base_url, http_timeout, retry=retry, allow_insecure_http=allow_insecure_http,
         auth_requirements_handler=mgr.auth_requirements_handler(_scopes_for(scopes)),
-        transport=transport,
+        transport=transport if transport is not None else default_async_transport(),
     )
 
 

@@ -1,0 +1,237 @@
+"""Globus Flows: the operations, once (:class:`FlowOps`), and the sync and async clients.
+
+:class:`FlowsClient` and :class:`AsyncFlowsClient` bind every :class:`FlowOps` route
+in a line (:mod:`automate_lite._core.bind`), so a method's signature is its
+operation's. Both are frozen dataclasses: derive a changed one with
+``dataclasses.replace`` (or ``client.replace(...)``); it shares the connection pool,
+and starts with no remembered flow tokens. Two kinds of token are involved:
+
+- the *service* token (``authorizer``), for managing and listing flows and runs;
+- a flow's *own* token, for running that flow and for the legacy
+  ``/flows/{flow_id}/{run_id}/...`` routes. It comes from ``authorizer_callback``,
+  called with ``flow_url=``, ``flow_scope=``, ``client_id=`` once per scope per
+  client (remembered, thread- and task-safe), or from a per-call ``authorizer=``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import InitVar, dataclass, field
+from typing import Callable, Mapping
+
+from .._client import AsyncClient, SyncClient, default_async_transport, default_sync_transport
+from .._core.bind import async_iter, async_method, dress_class, sync_iter, sync_method
+from .._core.config import check_authorizer, check_timeout, headers_with
+from .._core.http import DEFAULT_RETRY, Authorizer, RetryPolicy, Session
+from .._core.ops import AsyncTransport, SyncTransport
+from .._core.scopes import flow_scope, flows_base_url
+from ..errors import AutomateAPIError, UsageError
+from ._args import AuthorizerCallback, FlowAuthorizers
+from ._ops import RUN_FINAL_STATES, FlowOps
+
+__all__ = ["FlowOps", "FlowsClient", "AsyncFlowsClient", "FlowAuthorizers", "RUN_FINAL_STATES",
+           "AuthorizerCallback", "flow_scope"]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class _FlowsFields:
+    """The fields and checks both Flows clients share (the original constructor's order first)."""
+
+    client_id: str | None = None
+    authorizer_callback: AuthorizerCallback | None = None
+    authorizer: Authorizer | None = None
+    base_url: str | None = None
+    http_timeout: float | None = 10.0
+    retry: RetryPolicy = DEFAULT_RETRY
+    extra_headers: Mapping[str, str] | None = None
+    allow_insecure_http: bool = False
+    #: See :attr:`automate_lite.Session.auth_requirements_handler` (set by the login extras).
+    auth_requirements_handler: Callable[[AutomateAPIError], bool] | None = field(default=None, compare=False)
+    _ops: FlowOps = field(init=False, repr=False, compare=False)
+    #: The original constructor's keyword for ``authorizer_callback`` (accepted, not kept).
+    get_authorizer_callback: InitVar[AuthorizerCallback | None] = None
+
+    def __post_init__(self, get_authorizer_callback: AuthorizerCallback | None) -> None:
+        if get_authorizer_callback is not None:
+            if self.authorizer_callback is not None:
+                raise UsageError("pass only one of authorizer_callback and get_authorizer_callback (they mean the same)")
+            object.__setattr__(self, "authorizer_callback", get_authorizer_callback)
+        if not isinstance(self.retry, RetryPolicy):
+            raise UsageError(f"retry must be an automate_lite.RetryPolicy, got {self.retry!r}")
+        if self.client_id is not None and not isinstance(self.client_id, str):
+            raise UsageError(f"client_id must be a string (your Globus Auth client id) or None, got {self.client_id!r}")
+        base = flows_base_url(self.base_url)
+        session = Session(
+            base_url=base,
+            authorizer=check_authorizer(self.authorizer),
+            headers=headers_with(self.extra_headers),
+            retry=self.retry,
+            allow_insecure_http=bool(self.allow_insecure_http),
+            auth_requirements_handler=self.auth_requirements_handler,
+        )
+        object.__setattr__(self, "base_url", base)
+        object.__setattr__(self, "http_timeout", check_timeout(self.http_timeout))
+        object.__setattr__(self, "_ops", FlowOps(session, FlowAuthorizers(self.authorizer_callback, self.client_id)))
+
+    def __repr__(self) -> str:
+        auth = type(self.authorizer).__name__ if self.authorizer is not None else None
+        return f"{type(self).__name__}(base_url={self.base_url!r}, client_id={self.client_id!r}, authorizer={auth})"
+
+    @property
+    def ops(self) -> FlowOps:
+        """The sans-IO operations this client runs."""
+        return self._ops
+
+    def flow_scope(self, flow_id: str) -> str:
+        """A flow's own scope, derived from its id (no round trip)."""
+        return flow_scope(flow_id)
+
+
+@dress_class
+@dataclass(frozen=True, slots=True, repr=False)
+class FlowsClient(SyncClient, _FlowsFields):
+    """A client for the Globus Flows service (blocking I/O).
+
+    Make one with :meth:`new_client` (the original SDK's signature) or the
+    constructor (``FlowsClient(client_id, authorizer_callback, authorizer=...,
+    base_url=...)``). Immutable and thread-safe. ``transport`` is a
+    :class:`~automate_lite.SyncTransport`; the default is a
+    :class:`~automate_lite.transports.Urllib3Transport` of its own.
+    """
+
+    transport: SyncTransport = field(default_factory=default_sync_transport, compare=False)
+
+    @classmethod
+    def new_client(
+        cls,
+        client_id: str | None,
+        authorizer_callback: AuthorizerCallback | None,
+        authorizer: Authorizer | None,
+        base_url: str | None = None,
+        http_timeout: float | None = 10,
+        *,
+        transport: SyncTransport | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        allow_insecure_http: bool = False,
+    ) -> FlowsClient:
+        """Make a client: ``authorizer`` for the service, ``authorizer_callback`` for flows."""
+        return cls(client_id, authorizer_callback, authorizer, base_url, http_timeout, retry,
+                   allow_insecure_http=allow_insecure_http,
+                   transport=transport if transport is not None else default_sync_transport())
+
+    create_flow = sync_method(FlowOps.create_flow)
+    deploy_flow = sync_method(FlowOps.deploy_flow)
+    update_flow = sync_method(FlowOps.update_flow)
+    get_flow = sync_method(FlowOps.get_flow)
+    delete_flow = sync_method(FlowOps.delete_flow)
+    scope_for_flow = sync_method(FlowOps.scope_for_flow)
+    list_flows = sync_method(FlowOps.list_flows)
+    iter_flows = sync_iter(FlowOps.iter_flows)
+    validate_flow = sync_method(FlowOps.validate_flow)
+    run_flow = sync_method(FlowOps.run_flow)
+    validate_run = sync_method(FlowOps.validate_run)
+    flow_action_status = sync_method(FlowOps.flow_action_status)
+    flow_action_log = sync_method(FlowOps.flow_action_log)
+    flow_action_cancel = sync_method(FlowOps.flow_action_cancel)
+    flow_action_release = sync_method(FlowOps.flow_action_release)
+    flow_action_resume = sync_method(FlowOps.flow_action_resume)
+    get_flow_definition_for_run = sync_method(FlowOps.get_flow_definition_for_run)
+    enumerate_runs = sync_method(FlowOps.enumerate_runs)
+    enumerate_actions = sync_method(FlowOps.enumerate_runs)
+    list_flow_runs = sync_method(FlowOps.list_flow_runs)
+    list_flow_actions = sync_method(FlowOps.list_flow_runs)
+    list_runs = sync_method(FlowOps.list_runs)
+    iter_runs = sync_iter(FlowOps.iter_runs)
+    get_run = sync_method(FlowOps.get_run)
+    get_run_definition = sync_method(FlowOps.get_run_definition)
+    get_run_logs = sync_method(FlowOps.get_run_logs)
+    iter_run_logs = sync_iter(FlowOps.iter_run_logs)
+    cancel_run = sync_method(FlowOps.cancel_run)
+    release_run = sync_method(FlowOps.release_run)
+    delete_run = sync_method(FlowOps.release_run)
+    resume_run = sync_method(FlowOps.resume_run)
+    update_run = sync_method(FlowOps.update_run)
+    flow_action_update = sync_method(FlowOps.flow_action_update)
+    update_runs = sync_method(FlowOps.update_runs)
+    list_web_inputs = sync_method(FlowOps.list_web_inputs)
+    iter_web_inputs = sync_iter(FlowOps.iter_web_inputs)
+    get_web_input = sync_method(FlowOps.get_web_input)
+    respond_to_web_input = sync_method(FlowOps.respond_to_web_input)
+    list_registered_apis = sync_method(FlowOps.list_registered_apis)
+    iter_registered_apis = sync_iter(FlowOps.iter_registered_apis)
+    get_registered_api = sync_method(FlowOps.get_registered_api)
+    wait_for_run = sync_method(FlowOps.wait_for_run)
+
+
+@dress_class
+@dataclass(frozen=True, slots=True, repr=False)
+class AsyncFlowsClient(AsyncClient, _FlowsFields):
+    """The async twin of :class:`FlowsClient`: same methods, awaited; safe across tasks.
+
+    ``transport`` is an :class:`~automate_lite.AsyncTransport`; the default is an
+    :class:`~automate_lite.transports.AsyncioTransport` (stdlib asyncio, keep-alive,
+    at most 32 connections per host). Pass an ``AiohttpTransport``/``HttpxTransport``
+    to share your own session.
+    """
+
+    transport: AsyncTransport = field(default_factory=default_async_transport, compare=False)
+
+    @classmethod
+    def new_client(
+        cls,
+        client_id: str | None,
+        authorizer_callback: AuthorizerCallback | None,
+        authorizer: Authorizer | None,
+        base_url: str | None = None,
+        http_timeout: float | None = 10,
+        *,
+        transport: AsyncTransport | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        allow_insecure_http: bool = False,
+    ) -> AsyncFlowsClient:
+        """Make a client: ``authorizer`` for the service, ``authorizer_callback`` for flows."""
+        return cls(client_id, authorizer_callback, authorizer, base_url, http_timeout, retry,
+                   allow_insecure_http=allow_insecure_http,
+                   transport=transport if transport is not None else default_async_transport())
+
+    create_flow = async_method(FlowOps.create_flow)
+    deploy_flow = async_method(FlowOps.deploy_flow)
+    update_flow = async_method(FlowOps.update_flow)
+    get_flow = async_method(FlowOps.get_flow)
+    delete_flow = async_method(FlowOps.delete_flow)
+    scope_for_flow = async_method(FlowOps.scope_for_flow)
+    list_flows = async_method(FlowOps.list_flows)
+    iter_flows = async_iter(FlowOps.iter_flows)
+    validate_flow = async_method(FlowOps.validate_flow)
+    run_flow = async_method(FlowOps.run_flow)
+    validate_run = async_method(FlowOps.validate_run)
+    flow_action_status = async_method(FlowOps.flow_action_status)
+    flow_action_log = async_method(FlowOps.flow_action_log)
+    flow_action_cancel = async_method(FlowOps.flow_action_cancel)
+    flow_action_release = async_method(FlowOps.flow_action_release)
+    flow_action_resume = async_method(FlowOps.flow_action_resume)
+    get_flow_definition_for_run = async_method(FlowOps.get_flow_definition_for_run)
+    enumerate_runs = async_method(FlowOps.enumerate_runs)
+    enumerate_actions = async_method(FlowOps.enumerate_runs)
+    list_flow_runs = async_method(FlowOps.list_flow_runs)
+    list_flow_actions = async_method(FlowOps.list_flow_runs)
+    list_runs = async_method(FlowOps.list_runs)
+    iter_runs = async_iter(FlowOps.iter_runs)
+    get_run = async_method(FlowOps.get_run)
+    get_run_definition = async_method(FlowOps.get_run_definition)
+    get_run_logs = async_method(FlowOps.get_run_logs)
+    iter_run_logs = async_iter(FlowOps.iter_run_logs)
+    cancel_run = async_method(FlowOps.cancel_run)
+    release_run = async_method(FlowOps.release_run)
+    delete_run = async_method(FlowOps.release_run)
+    resume_run = async_method(FlowOps.resume_run)
+    update_run = async_method(FlowOps.update_run)
+    flow_action_update = async_method(FlowOps.flow_action_update)
+    update_runs = async_method(FlowOps.update_runs)
+    list_web_inputs = async_method(FlowOps.list_web_inputs)
+    iter_web_inputs = async_iter(FlowOps.iter_web_inputs)
+    get_web_input = async_method(FlowOps.get_web_input)
+    respond_to_web_input = async_method(FlowOps.respond_to_web_input)
+    list_registered_apis = async_method(FlowOps.list_registered_apis)
+    iter_registered_apis = async_iter(FlowOps.iter_registered_apis)
+    get_registered_api = async_method(FlowOps.get_registered_api)
+    wait_for_run = async_method(FlowOps.wait_for_run)

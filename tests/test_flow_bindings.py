@@ -1,0 +1,355 @@
+"""The Flows clients as bound from FlowOps: frozen dataclasses, signatures without Any or
+**kwargs, the escape hatch, iterable listings, query_params, on_update, which token each
+legacy method uses, and the original SDK's positional order (ActionClient too)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import pickle
+import typing
+import urllib.parse
+import uuid
+from typing import Any, Iterator
+
+import pytest
+
+import automate_lite as al
+from automate_lite.flows import AsyncFlowsClient, FlowOps, FlowsClient, flow_scope
+from automate_lite.testing.action_provider import ActionProviderStub
+from automate_lite.testing.flows import FlowsStub
+
+SERVICE_TOKEN = "svc-alice"
+FLOW_TOKEN = "flow-alice"
+ALICE = "urn:globus:auth:identity:aaaaaaaa-0000-0000-0000-000000000001"
+BOB = "urn:globus:auth:identity:bbbbbbbb-0000-0000-0000-000000000002"
+FID = "3b6b1e9a-6b6f-4e3c-9c62-2a7f4d1c0e11"
+RID = "5c1f6a2e-0b8d-4f7e-9a41-6d2e8c3b7f90"
+CLIENTS = (FlowsClient, AsyncFlowsClient)
+HELLO = {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "Parameters": {"greeting.$": "$.echo_string"},
+                                                  "ResultPath": "$.out", "End": True}}}
+SERVICE_PREFIX = al.RUN_STATUS_SCOPE.rsplit("/", 1)[0] + "/"
+
+
+class Callback:
+    """Answers each scope with a token for it, and remembers what it was asked."""
+
+    def __init__(self) -> None:
+        self.scopes: list[str] = []
+
+    def __call__(self, **kwargs: Any) -> al.BearerTokenAuthorizer:
+        self.scopes.append(kwargs["flow_scope"])
+        token = SERVICE_TOKEN if kwargs["flow_scope"].startswith(SERVICE_PREFIX) else FLOW_TOKEN
+        return al.BearerTokenAuthorizer(f"{token}")
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[FlowsStub]:
+    with FlowsStub(tokens={SERVICE_TOKEN: ALICE}, flow_tokens={FLOW_TOKEN: ALICE}) as stub:
+        yield stub
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[ActionProviderStub]:
+    with ActionProviderStub(tokens={SERVICE_TOKEN: ALICE}, prefix="/hello_world") as stub:
+        yield stub
+
+
+def _client(service: FlowsStub, callback: Any = None) -> FlowsClient:
+    return FlowsClient.new_client("client-id", callback or Callback(), al.BearerTokenAuthorizer(SERVICE_TOKEN),
+                                  base_url=service.url)
+
+
+def _has_bare_any(hint: object) -> bool:
+    if hint is Any:
+        return True
+    return typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None)) and any(
+        a is Any for a in typing.get_args(hint)
+    )
+
+
+OPERATIONS = [n for n in dir(FlowOps) if not n.startswith("_") and callable(getattr(FlowOps, n)) and n != "flow_url"]
+ALIASES = {"enumerate_actions": "enumerate_runs", "list_flow_actions": "list_flow_runs", "delete_run": "release_run"}
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
+def test_every_operation_is_bound_with_its_own_signature(cls: type) -> None:
+    for name in [*OPERATIONS, *ALIASES, "request", "get", "post", "put", "patch", "delete"]:
+        method = getattr(cls, name)
+        op = getattr(FlowOps, ALIASES.get(name, name))
+        assert list(inspect.signature(method).parameters) == list(inspect.signature(op).parameters), name
+        assert method.__doc__ == op.__doc__ and method.__name__ == name
+        hints = typing.get_type_hints(method)
+        assert not [p for p, h in hints.items() if p != "value" and _has_bare_any(h)], name
+        kinds = {p.kind for p in inspect.signature(method).parameters.values()}
+        assert inspect.Parameter.VAR_KEYWORD not in kinds and inspect.Parameter.VAR_POSITIONAL not in kinds, name
+        if name not in ("request", "get", "post", "put", "patch", "delete", "scope_for_flow", "wait_for_run"):
+            assert "query_params" in inspect.signature(method).parameters, name
+
+
+def test_a_misspelt_keyword_is_a_type_error_and_nothing_is_sent(service: FlowsStub) -> None:
+    before = len(service.state.requests)
+    with _client(service) as fc:
+        with pytest.raises(TypeError, match="filter_flw_id"):
+            fc.list_runs(filter_flw_id=FID)  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match="bogus"):
+            fc.run_flow(FID, None, {}, bogus=1)  # type: ignore[call-arg]
+    assert len(service.state.requests) == before
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
+def test_clients_are_frozen_dataclasses(cls: Any, service: FlowsStub) -> None:
+    client = cls.new_client("cid", None, al.BearerTokenAuthorizer(SERVICE_TOKEN), base_url=service.url)
+    assert dataclasses.is_dataclass(client)
+    assert [f.name for f in dataclasses.fields(client) if f.init][:5] == [
+        "client_id", "authorizer_callback", "authorizer", "base_url", "http_timeout"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        client.http_timeout = 3
+    other = dataclasses.replace(client, http_timeout=30)
+    assert other.http_timeout == 30.0 and other.transport is client.transport and client.http_timeout == 10.0
+    assert other.ops.authorizers is not client.ops.authorizers  # remembered flow tokens are not carried over
+    assert client.replace(client_id="x").client_id == "x"
+    with pytest.raises(al.UsageError, match="no field"):
+        client.replace(action_url="x")
+    with pytest.raises(al.UsageError, match="client_id"):
+        client.replace(client_id=5)
+
+
+class _PicklableTransport:
+    def send(self, request: al.Request, timeout: float | None) -> al.Response:
+        return al.Response(200, {}, b'{"ok": true, "url": "%s"}' % request.url.encode())
+
+
+def _module_callback(**_: Any) -> al.BearerTokenAuthorizer:
+    return al.BearerTokenAuthorizer(FLOW_TOKEN)
+
+
+def test_pickle_and_an_unpicklable_callback_named() -> None:
+    client = FlowsClient("cid", _module_callback, al.BearerTokenAuthorizer(SERVICE_TOKEN), transport=_PicklableTransport())
+    copy = pickle.loads(pickle.dumps(client))
+    assert (copy.base_url, copy.client_id) == (client.base_url, "cid") and copy.authorizer.access_token == SERVICE_TOKEN
+    assert copy.get_flow(FID)["ok"] is True
+    bad = client.replace(authorizer_callback=lambda **_: None)
+    with pytest.raises(TypeError, match="authorizer_callback"):
+        pickle.dumps(bad)
+
+
+def test_escape_hatch_and_iterable_listings(service: FlowsStub) -> None:
+    with _client(service) as fc:
+        created = fc.post("/flows", data={"title": "raw", "definition": HELLO, "input_schema": {}})
+        fid = created["id"]
+        assert fc.get(f"/flows/{fid}")["title"] == "raw"
+        assert fc.request("PUT", f"/flows/{fid}", data={"title": "raw2"})["title"] == "raw2"
+        assert fid in [flow["id"] for flow in fc.list_flows(per_page=50)]
+        assert fid in [flow["id"] for flow in fc.iter_flows(orderby=["title ASC", "created_at DESC"])]
+        apis = list(fc.iter_registered_apis())
+        assert len(apis) == len(fc.list_registered_apis()) >= 2
+        service.add_web_input(title="Approve me?")
+        assert "Approve me?" in [w["title"] for w in fc.iter_web_inputs()]
+        assert [w["id"] for w in fc.list_web_inputs()] == [w["id"] for w in fc.iter_web_inputs()]
+        fc.delete(f"/flows/{fid}")
+        with pytest.raises(al.NotFoundError):
+            fc.get(f"/flows/{fid}")
+
+
+def test_async_escape_hatch_and_iterators(service: FlowsStub) -> None:
+    async def main() -> tuple[int, int]:
+        async with AsyncFlowsClient.new_client(None, None, al.BearerTokenAuthorizer(SERVICE_TOKEN), service.url) as fc:
+            apis = [a async for a in fc.iter_registered_apis()]
+            inputs = [w async for w in fc.iter_web_inputs()]
+            assert (await fc.get("/registered_apis"))["registered_apis"]
+            return len(apis), len(inputs)
+
+    apis, _ = asyncio.run(main())
+    assert apis >= 2
+
+
+def _step(op: Any) -> al.Request:
+    """Run ``op`` until its first request (calling what it asks the driver to call)."""
+    instruction = next(op)
+    while isinstance(instruction, al.Call):
+        instruction = op.send(instruction.fn())
+    assert isinstance(instruction, al.Request)
+    return instruction
+
+
+def _query(request: al.Request) -> list[tuple[str, str]]:
+    return urllib.parse.parse_qsl(urllib.parse.urlsplit(request.url).query)
+
+
+def test_query_params_and_additional_fields_are_sent() -> None:
+    import json
+
+    ops = FlowsClient(None, None, al.BearerTokenAuthorizer(SERVICE_TOKEN), transport=_PicklableTransport()).ops
+    for op in (ops.get_flow(FID, query_params={"x": "1"}), ops.get_run(RID, query_params={"x": "1"}),
+               ops.flow_action_status(FID, None, RID, query_params={"x": "1"}),
+               ops.list_runs(filter_status=["ACTIVE", "FAILED"], orderby="start_time DESC", query_params={"x": "1"})):
+        assert ("x", "1") in _query(_step(op))
+    listing = _query(_step(ops.list_runs(filter_status=["ACTIVE", "FAILED"], orderby=["a ASC", "b DESC"])))
+    assert ("filter_status", "ACTIVE,FAILED") in listing and ("orderby", "a ASC,b DESC") in listing
+    request = _step(ops.run_flow(FID, None, {"a": 1}, additional_fields={"extra": True}, authorizer=None))
+    assert json.loads(request.body or b"")["extra"] is True
+    request = _step(ops.update_runs([RID], add_tags=["t"], additional_fields={"dry": 1}))
+    assert json.loads(request.body or b"")["dry"] == 1
+
+
+def _auth(request: al.Request) -> str:
+    return {k.lower(): v for k, v in dict(request.headers).items()}.get("authorization", "")
+
+
+def test_legacy_methods_ask_the_callback_for_the_originals_scopes() -> None:
+    callback = Callback()
+    ops = FlowsClient(None, callback, al.BearerTokenAuthorizer("service-only"), transport=_PicklableTransport()).ops
+    assert _auth(_step(ops.enumerate_runs())) == f"Bearer {SERVICE_TOKEN}"
+    assert callback.scopes == [al.RUN_STATUS_SCOPE]
+    _step(ops.list_flow_runs(FID))
+    assert _auth(_step(ops.get_flow_definition_for_run(FID, None, RID))) == f"Bearer {SERVICE_TOKEN}"
+    _step(ops.flow_action_update(RID, tags=["x"]))
+    _step(ops.update_runs([RID], add_tags=["x"]))
+    assert callback.scopes == [al.RUN_STATUS_SCOPE, al.RUN_MANAGE_SCOPE]  # remembered per scope
+    assert _auth(_step(ops.resume_run(RID, FID))) == f"Bearer {FLOW_TOKEN}"
+    assert callback.scopes[-1] == flow_scope(FID)
+    assert _auth(_step(ops.resume_run(RID))) == "Bearer service-only"
+    override = al.BearerTokenAuthorizer("per-call")
+    for op in (ops.enumerate_runs(authorizer=override), ops.flow_action_update(RID, label="l", authorizer=override),
+               ops.update_runs([RID], status="x", authorizer=override)):
+        assert _auth(_step(op)) == "Bearer per-call"
+    without = FlowsClient(None, None, al.BearerTokenAuthorizer("service-only"), transport=_PicklableTransport()).ops
+    assert _auth(_step(without.enumerate_runs())) == "Bearer service-only"
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_wait_for_run_reports_statuses_and_log_entries(service: FlowsStub, is_async: bool) -> None:
+    seen: list[tuple[str, Any]] = []
+
+    async def on_update_async(kind: str, data: Any) -> None:
+        await asyncio.sleep(0)
+        seen.append((kind, data))
+
+    def on_update(kind: str, data: Any) -> None:
+        seen.append((kind, data))
+
+    with _client(service) as fc:
+        fid = fc.deploy_flow(HELLO, f"watched {uuid.uuid4()}", input_schema={})["id"]
+        rid = fc.run_flow(fid, None, {"echo_string": "hi"})["run_id"]
+        if is_async:
+            async def main() -> Any:
+                async with AsyncFlowsClient.new_client("c", Callback(), al.BearerTokenAuthorizer(SERVICE_TOKEN),
+                                                       service.url) as afc:
+                    return await afc.wait_for_run(rid, timeout=30, initial_delay=0.01, on_update=on_update_async)
+
+            final = asyncio.run(main())
+        else:
+            final = fc.wait_for_run(rid, timeout=30, initial_delay=0.01, max_delay=0.05, on_update=on_update)
+        assert final["status"] == "SUCCEEDED"
+        assert seen[0][0] == "status"
+        assert [d for k, d in seen if k == "status"][-1]["status"] == "SUCCEEDED"
+        logged = [d for k, d in seen if k == "log"]
+        assert logged and logged == list(fc.iter_run_logs(rid))
+    with pytest.raises(al.UsageError, match="on_update"):
+        fc.wait_for_run(rid, on_update="print")  # type: ignore[arg-type]
+
+
+# The original SDK's positional parameters (globus-automate-client 0.18), method by method.
+ORIGINAL_ACTION = {
+    "introspect": [], "run": ["body", "request_id", "manage_by", "monitor_by", "label", "tags", "force_path"],
+    "status": ["action_id"], "get_definition": ["action_id"], "resume": ["action_id"], "cancel": ["action_id"],
+    "release": ["action_id"], "log": ["action_id", "limit", "reverse_order", "marker", "per_page"],
+}
+_LEGACY = ["flow_id", "flow_scope", "flow_action_id"]
+ORIGINAL_FLOWS = {
+    "deploy_flow": ["flow_definition", "title", "subtitle", "description", "keywords", "flow_viewers", "flow_starters",
+                    "flow_administrators", "subscription_id", "input_schema", "validate_definition", "validate_schema",
+                    "dry_run"],
+    "update_flow": ["flow_id", "flow_definition", "title", "subtitle", "description", "keywords", "flow_viewers",
+                    "flow_starters", "flow_administrators", "subscription_id", "input_schema", "validate_definition",
+                    "validate_schema"],
+    "get_flow": ["flow_id"], "delete_flow": ["flow_id"], "scope_for_flow": ["flow_id"],
+    "list_flows": ["roles", "marker", "per_page", "filters", "orderings", "role"],
+    "run_flow": ["flow_id", "flow_scope", "flow_input", "run_managers", "run_monitors", "dry_run", "label", "tags"],
+    "flow_action_status": _LEGACY, "get_flow_definition_for_run": _LEGACY, "flow_action_resume": _LEGACY,
+    "flow_action_release": _LEGACY, "flow_action_cancel": _LEGACY,
+    "flow_action_log": [*_LEGACY, "limit", "reverse_order", "marker", "per_page"],
+    "enumerate_runs": ["roles", "statuses", "marker", "per_page", "filters", "orderings", "role"],
+    "list_flow_runs": ["flow_id", "flow_scope", "statuses", "roles", "marker", "per_page", "filters", "orderings", "role"],
+    "flow_action_update": ["action_id", "run_managers", "run_monitors", "tags", "label"],
+    "update_runs": ["run_ids", "add_tags", "remove_tags", "set_tags", "add_run_managers", "remove_run_managers",
+                    "set_run_managers", "add_run_monitors", "remove_run_monitors", "set_run_monitors", "status"],
+}
+
+
+@pytest.mark.parametrize("cls, table", [(al.ActionClient, ORIGINAL_ACTION), (al.AsyncActionClient, ORIGINAL_ACTION),
+                                        (FlowsClient, ORIGINAL_FLOWS), (AsyncFlowsClient, ORIGINAL_FLOWS)])
+def test_original_positional_order(cls: type, table: dict[str, list[str]]) -> None:
+    for name, params in table.items():
+        positional = [p.name for p in inspect.signature(getattr(cls, name)).parameters.values()
+                      if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD][1:]
+        assert positional[:len(params)] == params, name
+    new_client = [p for p in inspect.signature(cls.new_client).parameters  # type: ignore[attr-defined]
+                  ][:5 if table is ORIGINAL_FLOWS else 3]
+    assert new_client == (["client_id", "authorizer_callback", "authorizer", "base_url", "http_timeout"]
+                          if table is ORIGINAL_FLOWS else ["action_url", "authorizer", "http_timeout"])
+
+
+def test_every_original_method_called_positionally(service: FlowsStub, provider: ActionProviderStub) -> None:
+    """Each method of the original ActionClient and FlowsClient, called as its signature allowed."""
+    auth = al.BearerTokenAuthorizer(SERVICE_TOKEN)
+    called: set[str] = set()
+    with al.ActionClient.new_client(provider.url, auth, 10) as ac:
+        ac.introspect()
+        aid = ac.run({"echo_string": "x"}, str(uuid.uuid4()), [ALICE], [BOB], "label", ["t"], None)["action_id"]
+        ac.status(aid)
+        ac.log(aid, 10, False, None, None)
+        ac.wait(aid, 30, 0.01)
+        ac.release(aid)
+        aid = ac.run({"echo_string": "y", "sleep_time": 60}, None, None, None, "slow")["action_id"]
+        ac.cancel(aid)
+        with pytest.raises(al.AutomateAPIError):
+            ac.resume(aid)  # a cancelled action cannot resume: the provider says so
+        called |= {"introspect", "run", "status", "log", "release", "cancel", "resume"}
+    with al.ActionClient.new_client(service.url + "/flows/" + str(uuid.uuid4()), auth, 10) as flows_ac:
+        with pytest.raises(al.NotFoundError):
+            flows_ac.get_definition(str(uuid.uuid4()))
+        called.add("get_definition")
+    with FlowsClient.new_client("cid", Callback(), auth, service.url, 10) as fc:
+        fid = fc.deploy_flow(HELLO, "positional", "sub", "desc", ["k"], [BOB], [ALICE], [ALICE], None, {}, True,
+                             True, False)["id"]
+        fc.update_flow(fid, HELLO, "renamed", None, None, None, None, None, None, None, None, True, True)
+        fc.get_flow(fid)
+        fc.scope_for_flow(fid)
+        assert fid in [f["id"] for f in fc.list_flows(None, None, 50, None, {"title": "ASC"}, None)]
+        rid = fc.run_flow(fid, None, {"echo_string": "hi"}, [ALICE], [BOB], False, "lbl", ["t"])["run_id"]
+        fc.flow_action_status(fid, None, rid)
+        fc.flow_action_log(fid, None, rid, 10, False, None, None)
+        fc.wait_for_run(rid, 30, 0.01)
+        fc.get_flow_definition_for_run(fid, None, rid)
+        assert rid in [r["run_id"] for r in fc.enumerate_runs(None, ["SUCCEEDED"], None, 50, None, None, None)]
+        assert rid in [r["run_id"] for r in fc.list_flow_runs(fid, None, None, None, None, 50, None, None, None)]
+        fc.flow_action_update(rid, None, [BOB], ["new"], "relabelled")
+        fc.update_runs([rid], ["more"], None, None, None, None, None, None, None, None, None)
+        with pytest.raises(al.AutomateAPIError):
+            fc.flow_action_resume(fid, None, rid)  # a finished run cannot resume
+        with pytest.raises(al.AutomateAPIError):
+            fc.flow_action_cancel(fid, None, rid)  # nor be cancelled
+        fc.flow_action_release(fid, None, rid)
+        fc.delete_flow(fid)
+        called |= set(ORIGINAL_FLOWS)
+    assert called == set(ORIGINAL_ACTION) | set(ORIGINAL_FLOWS)
+
+
+def test_the_original_constructor_forms(service: FlowsStub) -> None:
+    callback = Callback()
+    auth = al.BearerTokenAuthorizer(SERVICE_TOKEN)
+    forms = [
+        FlowsClient("cid", callback, base_url=service.url, authorizer=auth),  # FlowsClient(client_id, cb, **kwargs)
+        FlowsClient("cid", get_authorizer_callback=callback, base_url=service.url, authorizer=auth),
+        FlowsClient.new_client("cid", callback, auth, service.url, 10),
+        FlowsClient.new_client("cid", callback, auth, base_url=service.url, http_timeout=10),
+    ]
+    for fc in forms:
+        with fc:
+            assert fc.authorizer_callback is callback and fc.base_url == service.url
+            assert isinstance(fc.list_flows(), al.APIResponse)
+    with pytest.raises(al.UsageError, match="only one of authorizer_callback and get_authorizer_callback"):
+        FlowsClient("cid", callback, get_authorizer_callback=callback)
