@@ -6,7 +6,7 @@ Providers (hello/echo, sleep, and one that always fails), then:
 
 1. calls a provider directly with ``ActionClient``: run, wait, print its log;
 2. deploys a flow that uses Pass, ExpressionEval, Action (with a Catch), Choice and
-   Wait states, runs it with ``FlowsClient`` showing progress on stderr, prints its
+   Wait states, runs it with ``FlowsClient`` showing progress on stderr (``on_update``), prints its
    output and run log, and draws it (Mermaid and Graphviz DOT, coloured by the run)
    into ``demo-output/``;
 3. starts 50 runs of that flow at once with ``AsyncFlowsClient`` and reports how long
@@ -24,7 +24,7 @@ import pathlib
 import sys
 import time
 from contextlib import ExitStack
-from typing import Any
+from typing import Any, Mapping
 
 import automate_lite as al
 from automate_lite.testing.action_provider import ActionProviderStub
@@ -128,19 +128,17 @@ def action_part(hello_url: str) -> None:
 
 
 def follow(flows: al.FlowsClient, run_id: str) -> dict[str, Any]:
-    """Poll the run, printing each state it enters, until it leaves ACTIVE."""
-    seen: set[str] = set()
-    delay = 0.02
-    while True:
-        run = flows.get_run(run_id)
-        state = (run.get("details") or {}).get("state_name")
-        if state and state not in seen:
-            seen.add(state)
-            say(f"[flow] {run['status']:<9} at {state}")
-        if run["status"] != "ACTIVE":
-            return dict(run.data)
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.2)
+    """Wait for the run, printing each status and each state it enters as it happens."""
+
+    def progress(kind: str, data: Mapping[str, Any]) -> None:
+        if kind == "status":
+            say(f"[flow] run is {data['status']}")
+        elif data.get("code", "").endswith("Started") or data.get("code") == "FlowSucceeded":
+            state = (data.get("details") or {}).get("state_name") or ""
+            say(f"[flow]   {data['code']:<22} {state}")
+
+    run = flows.wait_for_run(run_id, timeout=120, initial_delay=0.02, max_delay=0.2, on_update=progress)
+    return dict(run.data)
 
 
 def flow_part(flows_url: str, definition: dict[str, Any]) -> str:

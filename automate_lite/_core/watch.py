@@ -54,10 +54,12 @@ def watch_op(
         yield Call(lambda: report(kind, data), False)
 
     def fetch_and_report() -> Op[APIResponse]:
+        # The first status is told first; after it, new log entries come before a status
+        # change, so the entries that led to it (above all the final one) precede it.
         doc = yield from fetch()
         data = doc.data if isinstance(doc.data, dict) else {}
         key = (data.get("status"), data.get("display_status"))
-        if not last or last[0] != key:
+        if not last:
             last[:] = [key]
             yield from tell("status", data)
         make_pager = logs[0]
@@ -71,11 +73,14 @@ def watch_op(
                 # No log here (a provider without log support, or no right to it):
                 # keep reporting statuses and stop asking.
                 logs[0] = None
-                return doc
+                entries = []
             for entry in entries[seen[0]:]:
                 if isinstance(entry, dict):
                     yield from tell("log", entry)
             seen[0] = max(seen[0], len(entries))
+        if last[0] != key:
+            last[:] = [key]
+            yield from tell("status", data)
         return doc
 
     return poll_op(fetch_and_report, finished, settings, what)
