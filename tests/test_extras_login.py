@@ -187,9 +187,11 @@ def test_refused_login_is_login_failed(auth: AuthStub, browser: StubBrowser, tok
 
 
 def test_forged_state_is_refused(auth: AuthStub, browser: StubBrowser, token_path: str) -> None:
+    # A forged answer is turned away (400) and the login keeps waiting, here until its timeout.
     browser.tamper = lambda location: re.sub(r"state=[^&]+", "state=forged", location)
-    with pytest.raises(LoginFailed, match="wrong state"):
-        manager(auth, token_path).ensure([SCOPE_A])
+    with pytest.raises(LoginFailed, match="wrong state were refused"):
+        manager(auth, token_path, login_timeout=0.5).ensure([SCOPE_A])
+    assert browser.landings[-1].status == 400
     assert auth.state.exchanges == 0
 
 

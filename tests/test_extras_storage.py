@@ -103,8 +103,9 @@ def test_replacement_is_atomic(token_path: str, monkeypatch: pytest.MonkeyPatch)
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", broken_fsync)
-    with pytest.raises(OSError):
+    with pytest.raises(TokenFileError, match="cannot be written .No space left on device.") as info:
         tf.store("production", [token(access="AT-never-written")])
+    assert "AT-never" not in str(info.value)
     monkeypatch.undo()
     assert Path(token_path).read_bytes() == before
     assert sorted(os.listdir(os.path.dirname(token_path))) == ["tokens.json", "tokens.json.lock"]

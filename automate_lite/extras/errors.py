@@ -50,16 +50,21 @@ class LoginFailed(AutomateError):
 
 
 class TokenFileError(AutomateError):
-    """The token file cannot be read or is not a token file; it was left untouched.
+    """The token file cannot be read, written or trusted; it was left untouched.
 
-    ``path`` is the file. The message says how to recover.
+    ``path`` is the file (or its lock or folder, when that is what is wrong) and
+    ``problem`` what is wrong with it. The message says how to recover: ``fix`` when the
+    caller knows the remedy (a permission to narrow, an owner to change), else how to
+    move a damaged file aside.
     """
 
-    def __init__(self, path: str, problem: str) -> None:
+    def __init__(self, path: str, problem: str, fix: str | None = None) -> None:
         self.path = path
         self.problem = problem
-        super().__init__(
-            f"the automate-lite token file {path} {problem}. It was left untouched. To recover, "
-            f"move it aside (mv '{path}' '{path}.broken') and log in again, or point "
-            "AUTOMATE_LITE_TOKEN_FILE (or token_file=) at another file."
-        )
+        if fix is None:
+            fix = (
+                f"To recover, move it aside (mv '{path}' '{path}.broken') and log in again, or point "
+                "AUTOMATE_LITE_TOKEN_FILE (or token_file=) at another file."
+            )
+        self.fix = fix
+        super().__init__(f"the automate-lite token file {path} {problem}. It was left untouched. {fix}")

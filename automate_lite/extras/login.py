@@ -18,6 +18,9 @@ nowhere on the path of ``import automate_lite``):
 
 Globus Auth is ``https://auth.globus.org`` unless ``auth_base_url=`` or
 ``GLOBUS_SDK_SERVICE_URL_AUTH`` (or ``GLOBUS_SDK_ENVIRONMENT``) says otherwise.
+
+The redirect server lives here with the flow it serves (hence the module's length): it
+knows the login's ``state`` and ends the wait only for the answer that carries it.
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ import logging
 import os
 import secrets
 import socket
-import socketserver
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler
+import time
+from contextlib import suppress
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
 
@@ -163,64 +166,175 @@ class _NoBrowser(Exception):
     pass
 
 
+class _Secret:
+    """A token, or a token response, held so that ``repr`` hides it: a traceback printer
+    that shows local variables (Sentry, rich, ``pytest --showlocals``) then shows no
+    token. (globus-sdk's token responses print their whole body in ``repr``.)"""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<secret, hidden>"
+
+
 _DONE_PAGE = (
     b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>automate-lite login</title></head>"
     b"<body><h1>Login complete</h1><p>You may close this window and return to your program.</p>"
     b"</body></html>"
 )
+_BAD_STATE_PAGE = (
+    b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>automate-lite login</title></head>"
+    b"<body><h1>Not this login</h1><p>This answer does not belong to the login your program "
+    b"started (its state is missing or wrong), so it was ignored. The program is still waiting: "
+    b"use the link it printed.</p></body></html>"
+)
+#: The longest request head the redirect server reads (the callback's query is short).
+_MAX_HEAD = 16 * 1024
+#: How long one connection may take to send its request head. A browser preconnect that
+#: never sends anything is dropped after this, and never delays another connection.
+_READ_TIMEOUT = 10.0
+#: Connections served at once; a browser opens a few, more is a flood.
+_MAX_CONNECTIONS = 64
+#: How long close() waits for the server's threads.
+_CLOSE_TIMEOUT = 2.0
 
 
 class _RedirectServer:
-    """A one-shot HTTP server on 127.0.0.1 that waits for Globus Auth's redirect."""
+    """A one-shot HTTP server on 127.0.0.1 that waits for Globus Auth's redirect.
 
-    def __init__(self) -> None:
+    It accepts on its own thread and serves each connection on another, with a bounded
+    read, so an idle or slow connection (a browser preconnect) cannot hold up the real
+    callback. Only ``GET /`` carrying the ``state`` of this login ends the wait; any
+    other request gets an error page and the server keeps waiting (RFC 8252 §8.1,
+    RFC 6749 §10.12).
+    """
+
+    def __init__(self, state: str, read_timeout: float = _READ_TIMEOUT) -> None:
+        self._state = state
+        self._read_timeout = read_timeout
         self._done = threading.Event()
+        self._closing = threading.Event()
         self._result: dict[str, str] | None = None
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                query = parse_qs(urlsplit(self.path).query)
-                if "code" not in query and "error" not in query:  # a favicon, a probe
-                    self._answer(404, b"Not found", "text/plain")
-                    return
-                outer._finish({k: v[0] for k, v in query.items()})
-                self._answer(200, _DONE_PAGE, "text/html; charset=utf-8")
-
-            def _answer(self, status: int, body: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:  # the query holds the code
-                pass
-
-        # TCPServer, not HTTPServer: no reverse DNS lookup of the address on bind.
-        self._httpd = socketserver.TCPServer(("127.0.0.1", 0), Handler)
-        port = self._httpd.server_address[1]
+        self._guard = threading.Lock()
+        self._conns: set[socket.socket] = set()
+        self._workers: list[threading.Thread] = []
+        self.refused = 0  # callbacks answered 400 for a missing or wrong state
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            self._listener.bind(("127.0.0.1", 0))
+            self._listener.listen(16)
+            # A timeout on accept so the loop sees close() even on platforms where closing
+            # a listening socket does not wake a blocked accept().
+            self._listener.settimeout(0.2)
+        except OSError:
+            self._listener.close()
+            raise
+        port = self._listener.getsockname()[1]
         # The form globus-sdk's own local-server login uses with Globus Auth (no path).
         self.redirect_uri = f"http://127.0.0.1:{port}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name="automate-lite-login"
-        )
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True, name="automate-lite-login")
         self._thread.start()
 
-    def _finish(self, result: dict[str, str]) -> None:
-        if not self._done.is_set():
-            self._result = result
-            self._done.set()
+    def _accept_loop(self) -> None:
+        while not self._closing.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return  # the listener was closed
+            with self._guard:
+                if self._closing.is_set():
+                    conn.close()
+                    return
+                if len(self._conns) >= _MAX_CONNECTIONS:  # a flood: drop, never queue threads
+                    conn.close()
+                    continue
+                self._conns.add(conn)
+                self._workers = [w for w in self._workers if w.is_alive()]
+                worker = threading.Thread(target=self._serve, args=(conn,), daemon=True, name="automate-lite-login-conn")
+                self._workers.append(worker)
+            worker.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(self._read_timeout)
+            target = self._read_target(conn)
+            if target is None:
+                return
+            status, body, content_type = self._handle(target)
+            head = (
+                f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+            )
+            conn.sendall(head.encode("ascii") + body)
+        except OSError:
+            pass  # a client that went away or timed out is just dropped
+        finally:
+            with self._guard:
+                self._conns.discard(conn)
+            conn.close()
+
+    def _read_target(self, conn: socket.socket) -> str | None:
+        """The request target of a GET, or None (after answering) for anything else."""
+        buf = b""
+        while b"\r\n\r\n" not in buf and b"\n\n" not in buf:
+            if len(buf) > _MAX_HEAD:
+                conn.sendall(b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return None
+            chunk = conn.recv(4096)
+            if not chunk:
+                return None
+            buf += chunk
+        line = buf.split(b"\n", 1)[0].rstrip(b"\r")
+        parts = line.split(b" ")
+        if len(parts) != 3 or not parts[2].startswith(b"HTTP/"):
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            return None
+        if parts[0] != b"GET":
+            conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            return None
+        return parts[1].decode("latin-1")
+
+    def _handle(self, target: str) -> tuple[str, bytes, str]:
+        parts = urlsplit(target)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if parts.path not in ("", "/") or ("code" not in query and "error" not in query):
+            return "404 Not Found", b"Not found", "text/plain"  # a favicon, a probe
+        given = query.get("state", "")
+        if not secrets.compare_digest(given.encode(), self._state.encode()):
+            with self._guard:
+                self.refused += 1
+            return "400 Bad Request", _BAD_STATE_PAGE, "text/html; charset=utf-8"
+        with self._guard:
+            if self._result is None:
+                self._result = query
+        self._done.set()
+        return "200 OK", _DONE_PAGE, "text/html; charset=utf-8"
 
     def wait(self, timeout: float | None) -> dict[str, str] | None:
         self._done.wait(timeout)
-        return self._result
+        with self._guard:
+            return self._result
 
     def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
+        """Stop serving, drop open connections; waits at most a couple of seconds."""
+        self._closing.set()
+        with suppress(OSError):
+            self._listener.close()
+        with self._guard:
+            conns = list(self._conns)
+            workers = list(self._workers)
+        for conn in conns:
+            # shutdown wakes a thread blocked in recv() on this socket; close alone may not.
+            with suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + _CLOSE_TIMEOUT
+        for thread in [self._thread, *workers]:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _code_from(result: Mapping[str, str], state: str | None) -> str:
@@ -426,6 +540,15 @@ class LoginManager:
         """
         wanted = None if scopes is None else {base_scope(s) for s in _check_scopes(scopes)}
         chosen = [t for s, t in self.tokens.entries(self.environment).items() if wanted is None or s in wanted]
+        self._revoke(chosen)
+        gone = self.tokens.remove(self.environment, [t.scope for t in chosen])
+        return sorted(t.scope for t in gone)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _revoke(self, chosen: Sequence[StoredToken]) -> None:
+        # Its own frame, gone before the file is written: no raw token stays in a local
+        # a traceback of a failed write would show.
         done: set[str] = set()
         for tok in chosen:
             for secret in (tok.refresh_token, tok.access_token):
@@ -436,10 +559,6 @@ class LoginManager:
                     done.add(secret)
                 except Exception as e:  # revocation is best effort; the file entry goes regardless
                     log.warning("could not revoke a token for %s (%s)", tok.scope, type(e).__name__)
-        gone = self.tokens.remove(self.environment, [t.scope for t in chosen])
-        return sorted(t.scope for t in gone)
-
-    # -- internals ----------------------------------------------------------------------------
 
     def _require(self, scope: str) -> StoredToken:
         tok = self.stored(scope)
@@ -476,8 +595,8 @@ class LoginManager:
                 raise LoginRequired([scope], reason="the stored token has expired and cannot be refreshed, and logging in is turned off")
             self.login([scope])
             return self._require(scope)
-        refresh_token = tok.refresh_token
-        with self._refresh_lock(refresh_token):
+        held = _Secret(tok.refresh_token)
+        with self._refresh_lock(held.value):
             current = self.stored(scope)
             # Another thread or process may have refreshed while we waited.
             if current is not None and current.access_token != tok.access_token and not current.expired():
@@ -486,44 +605,47 @@ class LoginManager:
                 return current
             sdk = _sdk()
             try:
-                response = self._client_for(tok.client_id).oauth2_refresh_token(refresh_token)
+                response = _Secret(self._client_for(tok.client_id).oauth2_refresh_token(held.value))
             except sdk.AuthAPIError as e:
                 if e.http_status not in (400, 401, 403):
                     raise
-                self._forget_refresh_token(refresh_token)
+                self._forget_refresh_token(held)
                 reason = f"Globus Auth refused the stored refresh token ({e.http_status} {e.code}: revoked or expired)"
                 if self.login_mode == "never":
                     raise LoginRequired([scope], reason=reason + ", and logging in is turned off") from None
                 log.info("%s; logging in again for %s", reason, scope)
                 self.login([scope])
                 return self._require(scope)
-            self._store_refresh(response, refresh_token)
+            self._store_refresh(response, held)
         return self._require(scope)
 
-    def _forget_refresh_token(self, refresh_token: str) -> None:
+    def _forget_refresh_token(self, held: _Secret) -> None:
         def change(contents: Any) -> None:
             entries = contents.environment(self.environment)
-            for scope in [s for s, t in entries.items() if t.refresh_token == refresh_token]:
+            for scope in [s for s, t in entries.items() if t.refresh_token == held.value]:
                 del entries[scope]
 
         self.tokens.update(change)
 
-    def _store_refresh(self, response: Any, old_refresh_token: str) -> None:
-        by_rs: dict[str, Any] = dict(response.by_resource_server)
+    def _store_refresh(self, response: _Secret, held: _Secret) -> None:
+        by_rs = _Secret(dict(response.value.by_resource_server))
+        del response  # only the hidden copy stays in this frame
 
         def change(contents: Any) -> None:
             entries: dict[str, StoredToken] = contents.environment(self.environment)
             for scope, tok in list(entries.items()):
-                if tok.refresh_token != old_refresh_token:
+                if tok.refresh_token != held.value:
                     continue
-                data = by_rs.get(tok.resource_server or "") or (next(iter(by_rs.values())) if len(by_rs) == 1 else None)
+                data = by_rs.value.get(tok.resource_server or "") or (
+                    next(iter(by_rs.value.values())) if len(by_rs.value) == 1 else None
+                )
                 if data is None:
                     continue
                 granted = tuple(str(data.get("scope") or "").split()) or tok.granted_scopes
                 entries[scope] = StoredToken(
                     scope=scope,
                     access_token=data["access_token"],
-                    refresh_token=data.get("refresh_token") or old_refresh_token,
+                    refresh_token=data.get("refresh_token") or held.value,
                     expires_at_seconds=data.get("expires_at_seconds"),
                     resource_server=data.get("resource_server") or tok.resource_server,
                     granted_scopes=granted,
@@ -534,18 +656,19 @@ class LoginManager:
 
         self.tokens.update(change)
 
-    def _store_login(self, response: Any, requested: Sequence[str]) -> None:
-        by_rs: dict[str, Any] = dict(response.by_resource_server)
+    def _store_login(self, response: _Secret, requested: Sequence[str]) -> None:
+        by_rs = _Secret(dict(response.value.by_resource_server))
+        del response  # only the hidden copy stays in this frame
 
         def change(contents: Any) -> list[str]:
             entries: dict[str, StoredToken] = contents.environment(self.environment)
             placed: list[tuple[str, str, Any]] = []  # (base scope, resource server, data)
-            for rs, data in by_rs.items():
+            for rs, data in by_rs.value.items():
                 for granted in str(data.get("scope") or "").split():
                     placed.append((granted, rs, data))
             granted_bases = {p[0] for p in placed}
-            if len(by_rs) == 1:  # one token: it serves every requested scope, however spelt
-                rs, data = next(iter(by_rs.items()))
+            if len(by_rs.value) == 1:  # one token: it serves every requested scope, however spelt
+                rs, data = next(iter(by_rs.value.items()))
                 placed.extend((base_scope(s), rs, data) for s in requested if base_scope(s) not in granted_bases)
             for base, rs, data in placed:
                 old = entries.get(base)
@@ -619,21 +742,21 @@ class LoginManager:
 
         return str(flow.get_authorize_url(query_params=query or None)), exchange
 
-    def _exchange(self, exchange: Callable[[str], Any], code: str) -> Any:
+    def _exchange(self, exchange: Callable[[str], Any], code: str) -> _Secret:
         sdk = _sdk()
         try:
-            return exchange(code)
+            return _Secret(exchange(code))
         except sdk.GlobusAPIError as e:
             raise LoginFailed(
                 f"Globus Auth did not accept the authorization code ({e.http_status} {e.code}); log in again"
             ) from None
 
-    def _browser_login(self, scopes: Sequence[str], params: Mapping[str, Any] | None) -> Any:
+    def _browser_login(self, scopes: Sequence[str], params: Mapping[str, Any] | None) -> _Secret:
         import webbrowser
 
-        server = _RedirectServer()
+        state = secrets.token_urlsafe(16)
+        server = _RedirectServer(state)
         try:
-            state = secrets.token_urlsafe(16)
             url, exchange = self._start(scopes, server.redirect_uri, state, params)
             try:
                 opened = webbrowser.open(url, new=1)
@@ -646,10 +769,11 @@ class LoginManager:
         finally:
             server.close()
         if result is None:
-            raise LoginFailed(f"no login answer reached {server.redirect_uri} within {self.login_timeout} seconds")
+            refused = f" ({server.refused} answer(s) with a missing or wrong state were refused)" if server.refused else ""
+            raise LoginFailed(f"no login answer reached {server.redirect_uri} within {self.login_timeout} seconds{refused}")
         return self._exchange(exchange, _code_from(result, state))
 
-    def _paste_login(self, scopes: Sequence[str], params: Mapping[str, Any] | None) -> Any:
+    def _paste_login(self, scopes: Sequence[str], params: Mapping[str, Any] | None) -> _Secret:
         base = str(self._login_client().base_url).rstrip("/")
         redirect_uri = base + "/v2/web/auth-code"
         state = secrets.token_urlsafe(16)

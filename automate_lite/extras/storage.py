@@ -44,19 +44,38 @@ How
       ``msvcrt.locking`` on the first byte of the lock file (not exercised by the test
       suite); Python has ``fcntl`` on every other platform it supports.
     * A file that cannot be read or is not a token file raises :class:`TokenFileError`
-      (naming the file and how to recover) and is never written over.
+      (naming the file and how to recover) and is never written over; so does a
+      damaged one (nesting too deep, numbers too long, an expiry that is no time).
+    * Never followed, never trusted blindly: a token file or lock that is a symbolic
+      link, and a file, lock or folder owned by another user or writable by group or
+      others (a sticky folder such as ``/tmp`` excepted), is refused with a
+      :class:`TokenFileError` saying what to change (``chmod``/``chown``). The folder's
+      own path may go through links (a linked ``~/.config``). Ownership is not checked
+      on Windows.
+    * Every failure to write is a :class:`TokenFileError`, the old file left whole.
+      Temporary files exist only while the lock is held, so any found under the lock
+      was left by a writer that died: every update (a logout included) deletes them.
     * The original client's ``~/.globus_automate_tokens.json`` is read once, on first
       use: its tokens are copied in (never over newer ones) and its path recorded in
-      ``imported_legacy_files``; the old file is never modified.
-    * Tokens never appear in ``repr``, logs or error messages.
+      ``imported_legacy_files``; the old file is never modified. A damaged legacy file
+      is skipped with a warning and never breaks the current file.
+    * Tokens never appear in ``repr``, logs or error messages, nor in the local
+      variables a traceback printer shows (the file's bytes are held in an object
+      whose ``repr`` hides them).
+
+The format, the locking and the trust checks are one contract, kept in one module
+(hence its length) so that no path reads or writes the file without all three.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import math
 import os
 import secrets
+import stat
 import sys
 import threading
 import time
@@ -122,6 +141,16 @@ def default_token_path(environ: Mapping[str, str] | None = None) -> str:
 def legacy_token_path() -> str:
     """The original globus-automate-client's token file."""
     return os.path.join(os.path.expanduser("~"), ".globus_automate_tokens.json")
+
+
+#: The latest expiry time accepted (about the year 33658): past it, a number is damage.
+_MAX_TIME = 1e12
+
+
+def _sane_time(value: float) -> bool:
+    if isinstance(value, int):  # compared as an int: a huge one cannot become a float
+        return 0 <= value <= int(_MAX_TIME)
+    return math.isfinite(value) and 0 <= value <= _MAX_TIME
 
 
 def _str_list(value: Any, what: str) -> tuple[str, ...]:
@@ -191,6 +220,8 @@ class StoredToken:
         expires = doc.get("expires_at_seconds")
         if isinstance(expires, bool) or (expires is not None and not isinstance(expires, (int, float))):
             raise ValueError("has an expires_at_seconds that is not a number")
+        if expires is not None and not _sane_time(expires):
+            raise ValueError(f"has an expires_at_seconds out of range (not a time between 0 and {_MAX_TIME:.0e})")
         for key in ("resource_server", "token_type", "client_id", "identity_id"):
             if doc.get(key) is not None and not isinstance(doc.get(key), str):
                 raise ValueError(f"has a {key} that is not a string")
@@ -214,8 +245,8 @@ class Contents:
 
     environments: dict[str, dict[str, StoredToken]] = field(default_factory=dict)
     imported_legacy_files: list[str] = field(default_factory=list)
-    #: Top-level keys this version does not know, kept as they were.
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: Top-level keys this version does not know, kept as they were (never shown).
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def environment(self, name: str) -> dict[str, StoredToken]:
         """The (mutable) entries of one environment, created if absent."""
@@ -246,6 +277,8 @@ class Contents:
             raise ValueError("is not UTF-8 text") from None
         except json.JSONDecodeError as e:  # the message gives a position, not content
             raise ValueError(f"is not valid JSON (line {e.lineno}, column {e.colno})") from None
+        except (ValueError, RecursionError):  # too many digits, too deeply nested
+            raise ValueError("is not a token file (nested too deeply, or a number too long)") from None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ValueError(f"is not an automate-lite token file (no \"format\": \"{FORMAT}\")")
         version = doc.get("version")
@@ -317,12 +350,46 @@ def _process_lock(path: str) -> threading.RLock:
         return _PROCESS_LOCKS.setdefault(path, threading.RLock())
 
 
-def _ensure_private_dir(directory: str) -> None:
-    if os.path.isdir(directory):
-        return
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    with suppress(OSError):  # the umask may have narrowed it further: fine
-        os.chmod(directory, 0o700)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+#: Ownership and permission checks need POSIX owners; Windows guards the profile folder.
+_POSIX = hasattr(os, "geteuid")
+
+
+class _Hidden:
+    """Bytes from or for the token file; ``repr`` never shows them, so a traceback that
+    prints local variables (Sentry, rich, ``pytest --showlocals``) shows no token."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bytes) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"<{len(self.value)} bytes of token file, hidden>"
+
+
+def _trust_problem(st: os.stat_result, what: str) -> tuple[str, str] | None:
+    """Why a file or folder holding tokens cannot be trusted (and the fix), or None."""
+    if not _POSIX:  # pragma: no cover
+        return None
+    me = os.geteuid()
+    if st.st_uid not in (me, 0) or (st.st_uid == 0 and me != 0 and not stat.S_ISDIR(st.st_mode)):
+        return (
+            f"is owned by another user (uid {st.st_uid}, not {me})",
+            f"Another user could read or replace your tokens. If it is yours, take it back "
+            f"(chown {me} '{what}'); otherwise move it aside and log in again.",
+        )
+    mode = stat.S_IMODE(st.st_mode)
+    # A sticky shared folder (/tmp) lets others add files, never replace ours.
+    if mode & 0o022 and not (stat.S_ISDIR(st.st_mode) and mode & stat.S_ISVTX):
+        fix = "chmod 700" if stat.S_ISDIR(st.st_mode) else "chmod 600"
+        return (
+            f"is writable by other users (mode {mode:04o})",
+            f"Another user could replace your tokens. Narrow it ({fix} '{what}') and try again.",
+        )
+    return None
 
 
 def _fsync_dir(directory: str) -> None:
@@ -340,8 +407,17 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
-_Signature = tuple[int, int, int, int]
+#: (device, inode, size, mtime, mode, owner): a change of any re-reads and re-checks.
+_Signature = tuple[int, int, int, int, int, int]
 _EMPTY = Contents().to_bytes()
+
+
+def _signature(st: os.stat_result) -> _Signature:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid)
+
+
+def _why(e: OSError) -> str:
+    return e.strerror or type(e).__name__
 
 
 class TokenFile:
@@ -352,10 +428,12 @@ class TokenFile:
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, legacy_path: str | os.PathLike[str] | bool | None = True) -> None:
-        chosen = os.fspath(path) if path is not None else default_token_path()
-        # Resolve a symlink so the replacement lands beside the real file, not over the link.
-        self.path = os.path.realpath(os.path.abspath(os.path.expanduser(chosen)))
+        chosen = os.path.abspath(os.path.expanduser(os.fspath(path) if path is not None else default_token_path()))
+        # The folder is resolved (a linked ~/.config is common); the file itself never
+        # is: a token file that is a symbolic link is refused, not followed.
+        self.path = os.path.join(os.path.realpath(os.path.dirname(chosen)), os.path.basename(chosen))
         self.lock_path = self.path + ".lock"
+        self._tmp_prefix = f".{os.path.basename(self.path)}."
         if legacy_path is True:
             self.legacy_path: str | None = legacy_token_path()
         elif not legacy_path:
@@ -371,55 +449,114 @@ class TokenFile:
     def __repr__(self) -> str:
         return f"TokenFile({self.path!r})"
 
+    # -- trust -------------------------------------------------------------------------------
+
+    def _check_dir(self) -> None:
+        directory = os.path.dirname(self.path)
+        try:
+            st = os.stat(directory)
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise TokenFileError(self.path, f"is in a folder that cannot be read ({_why(e)})", f"Check {directory}.") from None
+        problem = _trust_problem(st, directory)
+        if problem is not None:
+            raise TokenFileError(self.path, f"is in a folder, {directory}, that {problem[0]}", problem[1])
+
+    def _check_file(self, st: os.stat_result) -> None:
+        if not stat.S_ISREG(st.st_mode):
+            raise TokenFileError(self.path, "cannot be read (it is not a regular file)")
+        problem = _trust_problem(st, self.path)
+        if problem is not None:
+            raise TokenFileError(self.path, problem[0], problem[1])
+
+    def _link_error(self, what: str) -> TokenFileError:
+        return TokenFileError(
+            self.path,
+            f"{what} is a symbolic link, which automate-lite never follows",
+            f"Put the real file there (or point token_file= at the real path); remove the link ('{self.path}').",
+        )
+
+    def _ensure_dir(self) -> None:
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            try:
+                os.makedirs(directory, mode=0o700, exist_ok=True)
+            except OSError as e:
+                raise TokenFileError(
+                    self.path, f"cannot be written: its folder cannot be created ({_why(e)})",
+                    f"Check that {directory} can be created, or point token_file= elsewhere.",
+                ) from None
+            with suppress(OSError):  # the umask may have narrowed it further: fine
+                os.chmod(directory, 0o700)
+        self._check_dir()
+
     # -- reading ---------------------------------------------------------------------------
 
-    def _read_fresh(self) -> tuple[_Signature | None, Contents, bytes]:
+    def _read_fresh(self) -> tuple[_Signature | None, Contents, _Hidden]:
+        self._check_dir()
         try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | _BINARY)
         except FileNotFoundError:
-            return None, Contents(), b""
+            return None, Contents(), _Hidden(b"")
         except OSError as e:
-            raise TokenFileError(self.path, f"cannot be read ({e.strerror or e})") from None
+            if e.errno == errno.ELOOP or os.path.islink(self.path):
+                raise self._link_error("itself") from None
+            raise TokenFileError(self.path, f"cannot be read ({_why(e)})") from None
+        raw = _Hidden(b"")
+        failure: str | None = None
         try:
             st = os.fstat(fd)
-            chunks = []
+            self._check_file(st)
+            buf = bytearray()
+            raw.value = buf  # type: ignore[assignment]  # read straight into the hidden holder
             while True:
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
                     break
-                chunks.append(chunk)
+                buf += chunk
+                del chunk
+            raw.value = bytes(buf)
+            buf.clear()
+            del buf
         except OSError as e:
-            raise TokenFileError(self.path, f"cannot be read ({e.strerror or e})") from None
+            failure = f"cannot be read ({_why(e)})"
         finally:
             os.close(fd)
-        data = b"".join(chunks)
-        try:
-            contents = Contents.parse(data)
-        except ValueError as e:
-            raise TokenFileError(self.path, str(e)) from None
-        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns), contents, data
+        if failure is None:
+            # Parsed here, raised below outside the except block: the error keeps no
+            # link to the parser's frames, whose locals hold the file's contents.
+            try:
+                contents = Contents.parse(raw.value)
+            except ValueError as e:
+                failure = str(e)
+        if failure is not None:
+            raw.value = b""
+            raise TokenFileError(self.path, failure)
+        return _signature(st), contents, raw
 
     def read(self) -> Contents:
         """The file's contents (a private copy is not made: do not modify it).
 
-        Re-read only when the file changed on disk (by inode, size and mtime), so an
-        authorizer can consult it on every request. The legacy file is imported here
-        the first time.
+        Re-read only when the file changed on disk (by inode, size, mtime, mode and
+        owner), so an authorizer can consult it on every request. The legacy file is
+        imported here the first time.
         """
         if not self._legacy_done:
             self._import_legacy()
         try:
-            st = os.stat(self.path)
+            st = os.lstat(self.path)
         except FileNotFoundError:
             with self._guard:
                 self._cache = None
             return Contents()
         except OSError as e:
-            raise TokenFileError(self.path, f"cannot be read ({e.strerror or e})") from None
-        sig = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            raise TokenFileError(self.path, f"cannot be read ({_why(e)})") from None
+        sig = _signature(st)
         with self._guard:
             cached = self._cache
         if cached is not None and cached[0] == sig:
+            self._check_dir()
             return cached[1]
         fresh_sig, contents, _ = self._read_fresh()
         if fresh_sig is not None:
@@ -446,10 +583,25 @@ class TokenFile:
             yield
             return
         with _process_lock(self.lock_path):
-            _ensure_private_dir(os.path.dirname(self.path))
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+            self._ensure_dir()
             try:
-                _lock_fd(fd)
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o600)
+            except OSError as e:
+                if e.errno == errno.ELOOP or os.path.islink(self.lock_path):
+                    raise self._link_error(f"has a lock file, {self.lock_path}, that") from None
+                raise TokenFileError(
+                    self.path, f"cannot be locked: its lock file {self.lock_path} cannot be opened ({_why(e)})",
+                    f"Check the permissions of {os.path.dirname(self.path)}.",
+                ) from None
+            try:
+                try:
+                    st = os.fstat(fd)
+                    problem = _trust_problem(st, self.lock_path)
+                    if problem is not None:
+                        raise TokenFileError(self.path, f"has a lock file, {self.lock_path}, that {problem[0]}", problem[1])
+                    _lock_fd(fd)
+                except OSError as e:
+                    raise TokenFileError(self.path, f"cannot be locked ({_why(e)})", "Check the folder's file system.") from None
                 held.add(self.lock_path)
                 try:
                     yield
@@ -471,32 +623,49 @@ class TokenFile:
 
     def _update(self, change: Callable[[Contents], T]) -> T:
         with self.locked():
+            # Every writer holds the lock while its temporary file exists, so one found
+            # now was left by a writer that died: remove it, it holds tokens.
+            self._sweep_temporary_files()
             sig, contents, before = self._read_fresh()
             result = change(contents)
-            after = contents.to_bytes()
+            try:
+                after = _Hidden(contents.to_bytes())
+            except (ValueError, RecursionError):
+                raise TokenFileError(self.path, "holds data that cannot be written back (nested too deeply)") from None
             # No file and nothing to put in one: do not create an empty file.
-            if after != before and not (sig is None and after == _EMPTY):
+            if after.value != before.value and not (sig is None and after.value == _EMPTY):
                 sig = self._write(after)
             if sig is not None:
                 with self._guard:
                     self._cache = (sig, contents)
             return result
 
-    def _write(self, data: bytes) -> _Signature:
+    def _sweep_temporary_files(self) -> None:
         directory = os.path.dirname(self.path)
-        _ensure_private_dir(directory)
-        tmp = os.path.join(directory, f".{os.path.basename(self.path)}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
-        flags = (
-            os.O_WRONLY | os.O_CREAT | os.O_EXCL
-            | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-        )
-        # O_EXCL + 0600 at creation: the file never exists with wider permissions.
-        fd = os.open(tmp, flags, 0o600)
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return
+        for name in names:
+            if name.startswith(self._tmp_prefix) and name.endswith(".tmp"):
+                with suppress(OSError):
+                    os.unlink(os.path.join(directory, name))
+
+    def _write(self, data: _Hidden) -> _Signature:
+        directory = os.path.dirname(self.path)
+        self._ensure_dir()
+        tmp = os.path.join(directory, f"{self._tmp_prefix}{os.getpid()}.{secrets.token_hex(6)}.tmp")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | _BINARY
+        try:
+            # O_EXCL + 0600 at creation: the file never exists with wider permissions.
+            fd = os.open(tmp, flags, 0o600)
+        except OSError as e:
+            raise self._write_error(e) from None
         try:
             try:
                 if hasattr(os, "fchmod"):
                     os.fchmod(fd, 0o600)  # exactly 0600 whatever the umask
-                view = memoryview(data)
+                view = memoryview(data.value)
                 while view:
                     written = os.write(fd, view)
                     view = view[written:]
@@ -505,12 +674,20 @@ class TokenFile:
             finally:
                 os.close(fd)
             os.replace(tmp, self.path)
-        except BaseException:
+        except BaseException as e:
             with suppress(OSError):
                 os.unlink(tmp)
+            if isinstance(e, OSError):
+                raise self._write_error(e) from None
             raise
         _fsync_dir(directory)
-        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        return _signature(st)
+
+    def _write_error(self, e: OSError) -> TokenFileError:
+        return TokenFileError(
+            self.path, f"cannot be written ({_why(e)})",
+            f"Check that {os.path.dirname(self.path)} is writable and its disk not full, then try again.",
+        )
 
     def store(self, environment: str, tokens: Iterable[StoredToken]) -> None:
         """Put ``tokens`` in ``environment`` (each replaces the entry of its scope)."""
@@ -549,12 +726,8 @@ class TokenFile:
             return  # read() reports it
         if legacy in contents.imported_legacy_files:
             return
-        try:
-            with open(legacy, "rb") as f:
-                doc = json.loads(f.read().decode("utf-8"))
-            found = _parse_legacy(doc)
-        except (OSError, ValueError) as e:
-            log.warning("not importing tokens from %s: it cannot be read as a token file (%s)", legacy, type(e).__name__)
+        found = _load_legacy(legacy)
+        if found is None:
             return
 
         def change(contents: Contents) -> None:
@@ -566,8 +739,29 @@ class TokenFile:
                     entries.setdefault(tok.scope, tok)  # never over a newer token
             contents.imported_legacy_files.append(legacy)
 
-        self._update(change)
+        try:
+            self._update(change)
+        except TokenFileError as e:  # the current file's own reads report their errors
+            log.warning("not importing tokens from %s: %s", legacy, e.problem)
+            return
         log.info("imported %d token(s) from %s", sum(len(t) for t in found.values()), legacy)
+
+
+def _load_legacy(path: str) -> dict[str, list[StoredToken]] | None:
+    """The tokens of a legacy file, or None (logged) when it cannot be used.
+
+    A damaged legacy file is skipped, never an error: the current file still works.
+    """
+    problem: str | None = None
+    try:
+        with open(path, "rb") as f:
+            found = _parse_legacy(json.loads(f.read().decode("utf-8")))
+    except (OSError, ValueError, RecursionError, OverflowError, TypeError) as e:
+        problem = type(e).__name__
+    if problem is not None:
+        log.warning("not importing tokens from %s: it cannot be read as a token file (%s)", path, problem)
+        return None
+    return found
 
 
 def _parse_legacy(doc: Any) -> dict[str, list[StoredToken]]:
@@ -591,7 +785,7 @@ def _parse_legacy(doc: Any) -> dict[str, list[StoredToken]]:
                 scope=base_scope(full_scope),
                 access_token=entry["access_token"],
                 refresh_token=refresh if isinstance(refresh, str) and refresh else None,
-                expires_at_seconds=int(expires) if isinstance(expires, (int, float)) and not isinstance(expires, bool) else None,
+                expires_at_seconds=int(expires) if isinstance(expires, (int, float)) and not isinstance(expires, bool) and _sane_time(expires) else None,
                 dependent_scopes=tuple(dict.fromkeys(dependent)),
                 client_id=LEGACY_CLIENT_ID,
             )
