@@ -44,7 +44,6 @@ def flows() -> Iterator[FlowsStub]:
     with FlowsStub(action_token=USER_TOKEN, action_poll=(0.01, 0.05)) as stub:
         stub.set_user(DEFAULT_IDENTITY, username="dana@example.org", email="dana@example.org", identities=[LINKED])
         stub.add_run_as_token("Admin", ADMIN_TOKEN)
-        _STUB[:] = [stub]
         yield stub
 
 
@@ -58,20 +57,9 @@ def fc(flows: FlowsStub) -> Iterator[FlowsClient]:
     client.close()
 
 
-_STUB: list[FlowsStub] = []
-
-
 def run(fc: FlowsClient, definition: dict[str, Any], flow_input: Any = None, schema: Any = None) -> str:
-    try:
-        fid = fc.deploy_flow(definition, "local service test", input_schema=schema or {})["id"]
-    except al.FlowValidationError:
-        # The documented Handler objects and Fail ErrorPath/CausePath are still refused by
-        # the shared validator (taught them on the validation branch): deploy a stand-in
-        # flow, then give the service the real definition; the run itself goes over HTTP.
-        fid = fc.deploy_flow(one("P", {"Type": "Pass"}), "local service test")["id"]
-        stub = _STUB[0]
-        with stub.lock:
-            stub.state.flows[fid]["definition"] = definition
+    # Deployed as written, through the local validator and the service's own check.
+    fid = fc.deploy_flow(definition, "local service test", input_schema=schema or {})["id"]
     return str(fc.run_flow(fid, None, flow_input or {})["run_id"])
 
 
@@ -198,17 +186,25 @@ def test_text_web_input_answers_with_the_text(fc: FlowsClient) -> None:
     assert output(finish(fc, run_id))["r"]["response"] == "because"
 
 
-@pytest.mark.parametrize("params, why", [
-    ({"InputType": "Checkbox"}, "InputType"),
-    ({"InputType": "Selection"}, "needs Options"),
-    ({"InputType": "Selection", "Options": [{"Label": "no value"}]}, "Options"),
-    ({"InputType": "Text", "Context": "not an object"}, "Context"),
-    ({"InputType": "Text", "RespondentUrns": "urn:x"}, "RespondentUrns"),
+@pytest.mark.parametrize("params, value, why", [
+    ({"InputType": "Checkbox"}, None, "InputType"),
+    ({"InputType": "Selection"}, None, "needs Options"),
+    # Values the validator cannot see before the run (they come from the input through
+    # ".$"), so the state itself must refuse them; written literally, deploy refuses them.
+    ({"InputType": "Selection", "Options.$": "$.v"}, [{"Label": "no value"}], "Options"),
+    ({"InputType": "Text", "Context.$": "$.v"}, "not an object", "Context"),
+    ({"InputType": "Text", "RespondentUrns.$": "$.v"}, "urn:x", "RespondentUrns"),
 ])
-def test_bad_web_input_parameters_fail_the_state(fc: FlowsClient, params: dict[str, Any], why: str) -> None:
-    final = finish(fc, run(fc, one("Create", {"Type": "CreateWebInput", "Parameters": params})))
+def test_bad_web_input_parameters_fail_the_state(fc: FlowsClient, params: dict[str, Any], value: Any,
+                                                 why: str) -> None:
+    final = finish(fc, run(fc, one("Create", {"Type": "CreateWebInput", "Parameters": params}), {"v": value}))
     assert final["status"] == "FAILED" and final["details"]["error"] == "States.Runtime"
     assert why in final["details"]["cause"]
+
+
+def test_literal_bad_web_input_parameters_are_refused_at_deploy(fc: FlowsClient) -> None:
+    with pytest.raises(al.FlowValidationError, match="RespondentUrns"):
+        run(fc, one("Create", {"Type": "CreateWebInput", "Parameters": {"InputType": "Text", "RespondentUrns": "urn:x"}}))
 
 
 # ----------------------------------------------------------------------------- Handler states
