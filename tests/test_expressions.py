@@ -403,8 +403,13 @@ def test_deep_values_and_nesting_fail_cleanly() -> None:
         deep = [deep]
     with pytest.raises(ExpressionError, match="too deeply nested|not a JSON value"):
         evaluate("x", {"x": deep})
-    with pytest.raises(ExpressionError, match="too deeply nested"):
-        evaluate("x == x", {"x": deep})
+    # Comparing is done by the interpreter: CPython 3.13's C-level comparison goes this
+    # deep without a RecursionError; older ones hit it. Either way: the right answer or
+    # a clean ExpressionError, never a RecursionError.
+    try:
+        assert evaluate("x == x", {"x": deep}) is True
+    except ExpressionError as exc:
+        assert "too deeply nested" in str(exc)
     with pytest.raises(ExpressionError, match="nests deeper than 48"):
         parse("[" * 60 + "]" * 60)
     with pytest.raises(ExpressionError, match="nests deeper than 48"):
