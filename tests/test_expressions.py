@@ -401,8 +401,12 @@ def test_deep_values_and_nesting_fail_cleanly() -> None:
     deep: Any = []
     for _ in range(5000):
         deep = [deep]
-    with pytest.raises(ExpressionError, match="too deeply nested|not a JSON value"):
-        evaluate("x", {"x": deep})
+    # Reading a deep value: CPython 3.13 checks it without a RecursionError and hands it
+    # back; older ones refuse it cleanly. Never a RecursionError.
+    try:
+        assert isinstance(evaluate("x", {"x": deep}), list)
+    except ExpressionError as exc:
+        assert "too deeply nested" in str(exc) or "not a JSON value" in str(exc)
     # Comparing is done by the interpreter: CPython 3.13's C-level comparison goes this
     # deep without a RecursionError; older ones hit it. Either way: the right answer or
     # a clean ExpressionError, never a RecursionError.
