@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import multiprocessing
 import datetime as dt
 import gzip
 import ipaddress
@@ -327,7 +328,10 @@ def test_transports_pickle_and_work_in_another_process(raw_server: Callable[...,
     copy = pickle.loads(pickle.dumps(sync))
     assert copy.max_response_bytes == 1234 and copy._no_proxy == ("internal.test",) and copy._pools == {}
     transports = [sync, AsyncioTransport(environ={}), ThreadedAsyncTransport(environ={})]
-    with concurrent.futures.ProcessPoolExecutor(2) as ex:
+    # spawn, not fork: forking a process with threads may deadlock, and a spawned child
+    # really rebuilds each transport from its pickle
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=spawn) as ex:
         assert list(ex.map(fetch_in_child, transports, [url] * 3)) == [201, 201, 201]
     client = al.ActionClient.new_client(f"{server.url}/ap", None, transport=sync)
     assert pickle.loads(pickle.dumps(client)).transport is not None
