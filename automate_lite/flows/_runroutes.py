@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from .._core.baseops import ListResponse, listing
 from .._core.bind import paged
-from .._core.checks import check_positive_int, check_str, given, merge_fields
+from .._core.checks import check_positive_int, check_str, comma, given, merge_fields
 from .._core.http import Session, uuid_segment
 from .._core.ops import Op
 from .._core.paging import check_poll_args
@@ -163,12 +163,17 @@ class RunRoutes(FlowBase):
         With an ``authorizer_callback`` that token comes from the callback (as in the
         original), else the client's ``authorizer``; a per-call ``authorizer=`` wins.
         """
-        from .._core.checks import comma
+        return self._runs_page("/runs", f"{self.session.base_url}/flows/", roles, statuses, marker, per_page,
+                               filters, orderings, role, authorizer, query_params)
 
+    def _runs_page(self, path: str, scope_url: str, roles: object, statuses: object, marker: str | None,
+                   per_page: int | None, filters: Mapping[str, Any] | None, orderings: object, role: object,
+                   authorizer: CallAuth, query_params: QueryParams | None) -> Op[ListResponse]:
+        """One page of the original SDK's run listings, with a ``RUN_STATUS_SCOPE`` token."""
         query = list_query(roles=roles, role=role, marker=marker, per_page=per_page, filters=filters,
                            orderings=orderings, filter_status=comma(statuses, "statuses"))
-        auth = self._scoped(f"{self.session.base_url}/flows/", RUN_STATUS_SCOPE, authorizer)
-        return listing(self._with(auth, "GET", "/runs", query_params, query), "runs")
+        auth = self._scoped(scope_url, RUN_STATUS_SCOPE, authorizer)
+        return listing(self._with(auth, "GET", path, query_params, query), "runs")
 
     def list_flow_runs(
         self,
@@ -194,15 +199,11 @@ class RunRoutes(FlowBase):
         if flow_id is None:
             return self.enumerate_runs(roles, statuses, marker, per_page, filters, orderings, role, authorizer,
                                        query_params=query_params)
-        from .._core.checks import comma
-
         fid = uuid_segment(flow_id, "flow_id")
-        query = list_query(roles=roles, role=role, marker=marker, per_page=per_page, filters=filters,
-                           orderings=orderings, filter_status=comma(statuses, "statuses"))
         if flow_scope is not None and not isinstance(flow_scope, str):
             raise UsageError(f"flow_scope must be a scope string or None, got {flow_scope!r}")
-        auth = self._scoped(f"{self.session.base_url}/flows/{fid}", RUN_STATUS_SCOPE, authorizer)
-        return listing(self._with(auth, "GET", f"/flows/{fid}/runs", query_params, query), "runs")
+        return self._runs_page(f"/flows/{fid}/runs", f"{self.session.base_url}/flows/{fid}", roles, statuses,
+                               marker, per_page, filters, orderings, role, authorizer, query_params)
 
     def get_run(self, run_id: str, include_flow_description: bool | None = None, authorizer: CallAuth = MISSING, *,
                 query_params: QueryParams | None = None) -> Op[APIResponse]:
