@@ -73,8 +73,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Literal, Mapping, NoReturn, Sequence
 
-from ._server import App, Reply, StubRequest, StubServer
-from .runner import FlowRunner, LiveRun
+from .._server import App, Reply, StubRequest, StubServer
+from ..runner import FlowRunner, LiveRun
 
 __all__ = [
     "FlowsStub",
