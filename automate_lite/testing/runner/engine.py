@@ -90,9 +90,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol
 
-from ..definitions import expressions, jsonpath
-from ..definitions.rules import RuleError, parse_timestamp as _timestamp
-from ..definitions.rules import rule_matches as _rule_matches
+from ...definitions import expressions, jsonpath
+from ...definitions.rules import RuleError, parse_timestamp as _timestamp
+from ...definitions.rules import rule_matches as _rule_matches
 
 __all__ = ["FlowRunner", "LiveRun", "RunHost", "StateFailure", "evaluate_parameters", "ERROR_NAMES"]
 
