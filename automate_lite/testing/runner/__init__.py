@@ -1,7 +1,14 @@
-"""Runs Globus Flows definitions for the Flows stand-in (see :mod:`.engine`)."""
+"""Runs Globus Flows definitions for the Flows stand-in (see :mod:`.engine`).
+
+The package: :mod:`.model` (a run, its host, its errors, the Parameters rules),
+:mod:`.core` (the event loop, tasks, run log), :mod:`.apis` (registered-API and hosted
+Handler states), :mod:`.actions` (Action states), :mod:`.engine` (:class:`FlowRunner`,
+the state machine and the other state types).
+"""
 
 from __future__ import annotations
 
-from .engine import ERROR_NAMES, FlowRunner, LiveRun, RunHost, StateFailure, evaluate_parameters, rule_matches
+from .engine import FlowRunner
+from .model import ERROR_NAMES, LiveRun, RunHost, StateFailure, evaluate_parameters, rule_matches
 
 __all__ = ["FlowRunner", "LiveRun", "RunHost", "StateFailure", "evaluate_parameters", "rule_matches", "ERROR_NAMES"]
