@@ -303,6 +303,32 @@ def test_flow_token_bound_to_one_flow(auth_stub: FlowsStub) -> None:
     assert alice.run(two["id"], expect=403, token=token).code == "MISSING_SCOPE"
 
 
+def test_flow_runs_and_run_definition_take_the_flows_own_scope(auth_stub: FlowsStub) -> None:
+    # globus-automate-client 0.18 asked its authorizer_callback for the flow's scope for
+    # these two routes, so a token for that flow's own scope must work there too.
+    alice = as_(auth_stub, "alice")
+    one, two = alice.create(), alice.create()
+    run = alice.run(one["id"]).json
+    token = auth_stub.issue_flow_token(one["id"], ALICE)
+    for tok in ("svc-alice", token, "run-alice"):  # service, one-flow and every-flow tokens
+        listed = alice("GET", f"/flows/{one['id']}/runs", token=tok)
+        assert listed.status == 200 and [r["run_id"] for r in listed.json["runs"]] == [run["run_id"]]
+        got = alice("GET", f"/runs/{run['run_id']}/definition", token=tok)
+        assert got.status == 200 and got.json["flow_id"] == one["id"] and got.json["definition"] == PASS
+    # A token for one flow's scope is not good for another flow, nor for another flow's run.
+    other = alice.run(two["id"]).json
+    assert alice("GET", f"/flows/{two['id']}/runs", token=token).code == "MISSING_SCOPE"
+    denied = alice("GET", f"/runs/{other['run_id']}/definition", token=token)
+    assert denied.status == 403 and denied.code == "MISSING_SCOPE" and flow_scope(two["id"]) in denied.body.decode()
+    # The other run routes still want the service scope.
+    assert alice("GET", f"/runs/{run['run_id']}", token=token).code == "MISSING_SCOPE"
+    assert alice("GET", f"/runs/{run['run_id']}/log", token=token).code == "MISSING_SCOPE"
+    # Someone else's flow token does not make the flow visible.
+    bob_token = auth_stub.issue_flow_token(one["id"], BOB)
+    assert alice("GET", f"/flows/{one['id']}/runs", token=bob_token).status == 404
+    assert alice("GET", f"/runs/{run['run_id']}/definition", token=bob_token).status == 404
+
+
 def test_auth_off_means_one_default_caller(api: Client) -> None:
     flow = api.create()
     run = api.run(flow["id"], token="anything").json

@@ -16,7 +16,10 @@ Tokens
     *flow* token (``flow_tokens``, or one from :meth:`FlowsStub.issue_flow_token`) is
     good only for ``POST /flows/{id}/run`` and the legacy ``/flows/{fid}/{rid}/...``
     routes. ``/flows/{id}/run/dry-run``, ``/flows/{id}/validate_run`` and
-    ``/runs/{id}/resume`` take either (globus-sdk resumes with the flow's scope).
+    ``/runs/{id}/resume`` take either (globus-sdk resumes with the flow's scope), as do
+    ``GET /flows/{id}/runs`` and ``GET /runs/{id}/definition`` (globus-automate-client
+    0.18 asked its authorizer_callback for the flow's scope there); a flow token is only
+    good for its own flow (for a run: the flow the run belongs to).
     No or an unknown token: 401 ``AUTHENTICATION_ERROR``; the wrong kind, or a flow
     token of another flow: 403 ``MISSING_SCOPE``. With neither mapping given, auth is
     off and every caller is :data:`DEFAULT_IDENTITY`.

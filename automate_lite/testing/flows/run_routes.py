@@ -36,6 +36,12 @@ class RunRoutes(FlowRoutes):
                 roles.update(("flow_run_monitor", "run_monitor"))
         return roles
 
+    @staticmethod
+    def _check_flow_token(caller: Caller, run: RunRecord) -> None:
+        """403 MISSING_SCOPE when a flow token of another flow asks about ``run``."""
+        if caller.kind == "flow" and caller.flow_id not in (None, run.flow_id):
+            raise _Fail(403, "MISSING_SCOPE", f"The token is not valid for the scope {flow_scope(run.flow_id)}")
+
     def _visible_run(self, run_id: str, caller: Caller, *, manage: bool = False) -> RunRecord:
         run = self.state.runs.get(run_id)
         if run is None or not self._run_roles(run, caller):
@@ -256,6 +262,7 @@ class RunRoutes(FlowRoutes):
 
         def get_definition(req: StubRequest, caller: Caller, now: float, run_id: str) -> Reply:
             run = self._visible_run(run_id, caller)
+            self._check_flow_token(caller, run)
             return Reply.json({"flow_id": run.flow_id, "definition": run.definition, "input_schema": run.input_schema})
 
         def get_log(req: StubRequest, caller: Caller, now: float, run_id: str) -> Reply:
@@ -292,8 +299,7 @@ class RunRoutes(FlowRoutes):
 
         def resume_run(req: StubRequest, caller: Caller, now: float, run_id: str) -> Reply:
             run = self._visible_run(run_id, caller, manage=True)
-            if caller.kind == "flow" and caller.flow_id not in (None, run.flow_id):
-                raise _Fail(403, "MISSING_SCOPE", f"The token is not valid for the scope {flow_scope(run.flow_id)}")
+            self._check_flow_token(caller, run)
             self._resume(run, now)
             return Reply.json(self._run_doc(run, caller, now))
 
@@ -332,7 +338,8 @@ class RunRoutes(FlowRoutes):
         self._route("GET", "/runs", "service", list_runs)
         self._route("GET", "/runs/{run_id}", "service", get_run)
         self._route("PUT", "/runs/{run_id}", "service", update_run)
-        self._route("GET", "/runs/{run_id}/definition", "service", get_definition)
+        # Also with the run's flow's own scope, as globus-automate-client 0.18 asked for it.
+        self._route("GET", "/runs/{run_id}/definition", "either", get_definition)
         self._route("GET", "/runs/{run_id}/log", "service", get_log)
         self._route("POST", "/runs/{run_id}/cancel", "service", cancel_run)
         self._route("POST", "/runs/{run_id}/release", "service", release_run)

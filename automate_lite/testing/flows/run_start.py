@@ -166,7 +166,9 @@ class RunStart(RunRoutes):
         self._route("POST", "/flows/{flow_id}/run", "flow", run_flow)
         self._route("POST", "/flows/{flow_id}/run/dry-run", "either", dry_run_run)
         self._route("POST", "/flows/{flow_id}/validate_run", "either", validate_run)
-        self._route("GET", "/flows/{flow_id}/runs", "service", self._list_flow_runs)
+        # globus-automate-client 0.18 listed a flow's runs with a token for that flow's own
+        # scope (its authorizer_callback was asked for the flow's scope): both kinds work.
+        self._route("GET", "/flows/{flow_id}/runs", "either", self._list_flow_runs)
 
     def _maybe_require_consent(self, flow: Doc, caller: Caller) -> None:
         key = (caller.identity, flow["id"])
