@@ -57,6 +57,9 @@ class _Host:
     def web_input_record(self, web_input_id: str) -> dict[str, Any] | None:
         return None
 
+    def hosted_handler(self, handle: str) -> None:
+        return None
+
     def registered_api(self, api_id: str) -> dict[str, Any] | None:
         return None
 

@@ -76,10 +76,13 @@ from .store import (
     RunScript,
     flow_scope,
 )
+from ..runner.model import HandlerError, HostedCall
 from .service import FlowsStub, serve_flows
 
 __all__ = [
     "FlowsStub",
+    "HandlerError",
+    "HostedCall",
     "FlowsState",
     "RunRecord",
     "RunScript",

@@ -8,11 +8,11 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 from .._server import App, StubServer
 from ..runner import FlowRunner
-from .registered_apis import RegisteredApis
+from .hosted import HostedHandlers
 from .store import Doc, FlowsState, _as_urn
 
 
-class FlowsStub(RegisteredApis):
+class FlowsStub(HostedHandlers):
     """The Flows service on ``127.0.0.1``: ``.url``, ``.state``, ``with`` support.
 
     Args:
@@ -33,6 +33,9 @@ class FlowsStub(RegisteredApis):
         host, port: where to listen (port 0: a free one).
         action_urls: where each ``ActionUrl`` is really served: a function of the URL
             (e.g. ``LocalProviders.map_url``) or a mapping; None runs them as written.
+        api_urls: where registered APIs' destination URLs are really served: a function
+            of the URL, or a mapping of URL prefixes to their replacements (e.g.
+            ``{"https://api.example.org": "http://127.0.0.1:8001"}``; longest prefix wins).
     """
 
     def __init__(
@@ -52,6 +55,7 @@ class FlowsStub(RegisteredApis):
         host: str = "127.0.0.1",
         port: int = 0,
         action_urls: Callable[[str], str] | Mapping[str, str] | None = None,
+        api_urls: Callable[[str], str] | Mapping[str, str] | None = None,
     ) -> None:
         self.auth_enabled = tokens is not None or flow_tokens is not None
         self._tokens = {t: _as_urn(i) for t, i in (tokens or {}).items()}
@@ -71,6 +75,7 @@ class FlowsStub(RegisteredApis):
         self._role_tokens: dict[str, str] = {"User": action_token} if action_token else {}
         self.app = App()
         self._register_routes()
+        self._seed_hosted_handlers()
         if seed_registered_apis:
             self._seed_registered_apis()
         self.server = StubServer(self.app, host, port)
@@ -79,6 +84,8 @@ class FlowsStub(RegisteredApis):
         )
         if action_urls is not None:
             self.runner.action_url_map = action_urls if callable(action_urls) else (lambda u: action_urls.get(u, u))
+        if api_urls is not None:
+            self.runner.api_url_map = api_urls if callable(api_urls) else _prefix_map(api_urls)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -167,6 +174,19 @@ class FlowsStub(RegisteredApis):
         self._register_legacy_routes()
         self._register_web_input_routes()
         self._register_registered_api_routes()
+
+
+def _prefix_map(prefixes: Mapping[str, str]) -> Callable[[str], str]:
+    """A URL mapper replacing the longest matching prefix (URLs matching none stay)."""
+    ordered = sorted(prefixes.items(), key=lambda kv: -len(kv[0]))
+
+    def mapped(url: str) -> str:
+        for prefix, target in ordered:
+            if url.startswith(prefix):
+                return target + url[len(prefix):]
+        return url
+
+    return mapped
 
 
 def serve_flows(port: int = 0, host: str = "127.0.0.1", **options: Any) -> None:

@@ -9,6 +9,16 @@ the state machine and the other state types).
 from __future__ import annotations
 
 from .engine import FlowRunner
-from .model import ERROR_NAMES, LiveRun, RunHost, StateFailure, evaluate_parameters, rule_matches
+from .model import (
+    ERROR_NAMES,
+    HandlerError,
+    HostedCall,
+    HostedHandler,
+    LiveRun,
+    RunHost,
+    StateFailure,
+    evaluate_parameters,
+    rule_matches,
+)
 
-__all__ = ["FlowRunner", "LiveRun", "RunHost", "StateFailure", "evaluate_parameters", "rule_matches", "ERROR_NAMES"]
+__all__ = ["FlowRunner", "HandlerError", "HostedCall", "HostedHandler", "LiveRun", "RunHost", "StateFailure", "evaluate_parameters", "rule_matches", "ERROR_NAMES"]

@@ -47,7 +47,10 @@ class ActionStates(ApiStates):
         private = body.pop(_PRIVATE, None)
         handler = state.get("Handler")
         if isinstance(handler, dict) and handler.get("Type") == "RegisteredAPI":
-            result = await self._registered_api(run, name, str(handler.get("Id")), body, private)
+            result = await self._registered_api(run, name, str(handler.get("Id")), body, private, state.get("RunAs"))
+            return self._store(state, document, result)
+        if isinstance(handler, str):
+            result = await self._hosted(run, name, handler, body, private, state.get("RunAs"))
             return self._store(state, document, result)
         url = handler.get("Url") if isinstance(handler, dict) else state.get("ActionUrl")
         if not isinstance(url, str):

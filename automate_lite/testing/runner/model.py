@@ -7,7 +7,7 @@ import copy
 import hashlib
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from ...definitions import expressions, jsonpath
 from ...definitions.rules import rule_matches as _rule_matches
@@ -56,6 +56,54 @@ class RunHost(Protocol):
     def registered_api(self, api_id: str) -> Doc | None:
         """The registered API document with ``api_id`` (``target.destination``), or None."""
         ...
+
+    def hosted_handler(self, handle: str) -> "HostedHandler | None":
+        """The function serving a hosted handle (``urn:globus:flows:handle:...``), or None."""
+        ...
+
+
+#: The prefix of every hosted handle; Globus's own are ``urn:globus:flows:handle:globus:<service>.<route>``.
+HANDLE_PREFIX = "urn:globus:flows:handle:"
+GLOBUS_HANDLE_PREFIX = HANDLE_PREFIX + "globus:"
+
+
+def full_handle(name: str) -> str:
+    """``groups.get_group`` -> ``urn:globus:flows:handle:globus:groups.get_group``; a full URN stays."""
+    return name if name.startswith(HANDLE_PREFIX) else GLOBUS_HANDLE_PREFIX + name
+
+
+@dataclass(frozen=True)
+class HostedCall:
+    """What a hosted handler function is given when a ``Handler: "urn:..."`` state runs it.
+
+    ``parameters`` are the state's Parameters (flat, as the docs' hosted registered APIs
+    take them: no ``path``/``query`` nesting), ``context`` the run's ``$._context``.
+    ``token`` is the bearer token of the state's RunAs role (None when the run has none);
+    it is not part of the repr.
+    """
+
+    parameters: Doc
+    handle: str
+    state_name: str
+    run_id: str
+    flow_id: str
+    owner: str
+    context: Doc
+    token: str | None = field(default=None, repr=False)
+
+
+class HandlerError(Exception):
+    """Raised by a hosted handler to answer an HTTP error: the state fails with
+    ``ActionFailedException`` and ``{"status_code", "body"}`` as its error output."""
+
+    def __init__(self, status_code: int, body: Any) -> None:
+        super().__init__(f"hosted handler answered {status_code}")
+        self.status_code = status_code
+        self.body = body
+
+
+#: A hosted handler: a function of the call, answering the response body (JSON), sync or async.
+HostedHandler = Callable[[HostedCall], Any]
 
 
 @dataclass
