@@ -57,6 +57,9 @@ class _Host:
     def web_input_record(self, web_input_id: str) -> dict[str, Any] | None:
         return None
 
+    def expire_web_input(self, web_input_id: str) -> bool:
+        return False
+
     def hosted_handler(self, handle: str) -> None:
         return None
 

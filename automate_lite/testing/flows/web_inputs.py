@@ -45,6 +45,11 @@ class WebInputs(RunStart):
         options = spec.get("Options", spec.get("options"))
         raw_type = spec.get("InputType", spec.get("input_type", "selection" if options is not None else "text"))
         respondents = spec.get("RespondentUrns", spec.get("respondents")) or [run.owner]
+        # Not in the Flows docs (the examples only Catch Flows.WebInputExpired): a guess.
+        expires_in = spec.get("ExpiresIn")
+        if expires_in is not None and (isinstance(expires_in, bool) or not isinstance(expires_in, (int, float))
+                                       or expires_in <= 0):
+            raise ValueError(f"ExpiresIn must be a number of seconds > 0 (found {expires_in!r})")
         viewers = spec.get("ViewerUrns", spec.get("viewers")) or []
         if not isinstance(title, str) or not isinstance(raw_type, str):
             raise ValueError("the title and InputType must be strings")
@@ -64,6 +69,7 @@ class WebInputs(RunStart):
         return self.add_web_input(
             title=title, input_type=input_type, options=options, flow_id=run.flow_id, run_id=run.run_id,
             viewers=viewers, respondents=respondents, context=context, creator=run.owner,
+            expires_in=None if expires_in is None else float(expires_in),
         )
 
     def web_input_record(self, web_input_id: str) -> Doc | None:
@@ -72,7 +78,10 @@ class WebInputs(RunStart):
             record = self.state.web_inputs.get(web_input_id)
             if record is None:
                 return None
+            self._expire_if_due(record, self._clock())
             doc = copy.deepcopy(self._render_web_input(record, None))
+            if record["status"] == "open" and record["_expires_at"] is not None:
+                doc["expires_in"] = max(record["_expires_at"] - self._clock(), 0.0)  # what the runner waits
             if doc.get("response") is not None:
                 value = doc["response"].get("value")
                 doc["response"]["response"] = record["_values"].get(value, value)
@@ -88,16 +97,19 @@ class WebInputs(RunStart):
         run_id: str | None = None,
         viewers: Sequence[str] = (),
         respondents: Sequence[str] = ("public",),
-        status: Literal["open", "closed"] = "open",
+        status: Literal["open", "closed", "expired"] = "open",
         context: Mapping[str, Any] | None = None,
         creator: str | None = None,
+        expires_in: float | None = None,
     ) -> Doc:
         """Seed a web input and return its document (as its respondent would see it).
 
         ``options`` are labels, or ``{Value, Label, Description}`` objects, of a
         ``selection`` input (default Approve/Reject); each gets an ``option_id``, and a
         response must name one. Other input types take any value. The flow/run
-        references are filled from the run or flow if they exist.
+        references are filled from the run or flow if they exist. ``expires_in``
+        (seconds): the input expires unanswered after that long on the stub's clock (an
+        awaiting run fails with ``Flows.WebInputExpired``; a late answer gets 409).
         """
         now = self._clock()
         with self.state.lock:
@@ -144,7 +156,9 @@ class WebInputs(RunStart):
                 "created_timestamp": _iso(now),
                 "edited_timestamp": _iso(now),
                 "closed_timestamp": _iso(now) if status == "closed" else None,
+                "expiration_timestamp": _iso(now + expires_in) if expires_in is not None else None,
                 "response": None,
+                "_expires_at": now + expires_in if expires_in is not None else None,
                 "_viewers": viewer_urns,
                 "_respondents": respondent_urns,
                 "_values": values,
@@ -152,6 +166,32 @@ class WebInputs(RunStart):
             self.state.web_inputs[record["id"]] = record
             return self._render_web_input(record, None)
 
+
+    def expire_web_input(self, web_input_id: str) -> bool:
+        """Expire the open web input ``web_input_id`` now, as if its time ran out.
+
+        A run awaiting it resumes and its AwaitWebInput state fails with
+        ``Flows.WebInputExpired`` (catchable); answering it afterwards gets 409. Returns
+        False when it was not open (already answered or expired); KeyError when unknown.
+        """
+        with self.state.lock:
+            record = self.state.web_inputs.get(web_input_id)
+            if record is None:
+                raise KeyError(f"there is no web input {web_input_id!r}")
+            if record["status"] != "open":
+                return False
+            self._expire(record, self._clock())
+            return True
+
+    def _expire(self, record: Doc, now: float) -> None:
+        record.update(status="expired", edited_timestamp=_iso(now), closed_timestamp=_iso(now))
+        run = self.state.runs.get(record["run"]["id"] or "")
+        if run is not None and run.live is not None:
+            self.runner.web_input_answered(run.live, record["id"])
+
+    def _expire_if_due(self, record: Doc, now: float) -> None:
+        if record["status"] == "open" and record["_expires_at"] is not None and now >= record["_expires_at"]:
+            self._expire(record, now)
 
     @staticmethod
     def _web_input_roles(record: Doc, caller: Caller | None) -> list[str]:
@@ -178,6 +218,7 @@ class WebInputs(RunStart):
             run_ids = _comma_args(req, "filter_run_ids")
             docs = []
             for record in self.state.web_inputs.values():
+                self._expire_if_due(record, now)
                 mine = self._web_input_roles(record, caller)
                 if not mine or (roles is not None and not set(mine) & set(roles)):
                     continue
@@ -197,7 +238,9 @@ class WebInputs(RunStart):
             return record
 
         def get_web_input(req: StubRequest, caller: Caller, now: float, web_input_id: str) -> Reply:
-            return Reply.json(self._render_web_input(visible_web_input(caller, web_input_id), caller))
+            record = visible_web_input(caller, web_input_id)
+            self._expire_if_due(record, now)
+            return Reply.json(self._render_web_input(record, caller))
 
         def respond(req: StubRequest, caller: Caller, now: float, web_input_id: str) -> Reply:
             record = visible_web_input(caller, web_input_id)
@@ -207,6 +250,9 @@ class WebInputs(RunStart):
             response = data.get("response")
             if not isinstance(response, dict) or "value" not in response:
                 _unprocessable(["body", "response", "value"], "field required", "value_error.missing")
+            self._expire_if_due(record, now)
+            if record["status"] == "expired":
+                _conflict(f"Web Input {web_input_id} has expired; it can no longer be answered.")
             if record["status"] != "open":
                 _conflict(f"Web Input {web_input_id} is already closed.")
             value = response["value"]

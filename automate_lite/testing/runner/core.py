@@ -228,7 +228,8 @@ class RunnerCore:
             run.completed_at = self.host.now()
             run.details = {"code": "FlowFailed", "description": description, **copy.deepcopy(details)}
 
-    async def _go_inactive(self, run: LiveRun, reason: str, details: Doc, web_input_id: str | None = None) -> None:
+    async def _go_inactive(self, run: LiveRun, reason: str, details: Doc, web_input_id: str | None = None,
+                           expires_in: float | None = None) -> None:
         assert run.wake_event is not None
         with self.host.lock:
             if run.finished:
@@ -240,7 +241,13 @@ class RunnerCore:
             self._append(run, "FlowInactive", "The Flow Instance is INACTIVE", entry)
             run.status = "INACTIVE"
             run.details = copy.deepcopy(details)
-        await run.wake_event.wait()
+        if expires_in is None or web_input_id is None:
+            await run.wake_event.wait()
+        else:
+            try:
+                await asyncio.wait_for(run.wake_event.wait(), max(expires_in, 0.0))
+            except asyncio.TimeoutError:
+                self.host.expire_web_input(web_input_id)  # wakes this run (FlowResumed) when it still waits
         with self.host.lock:
             run.web_input_id = None
 

@@ -43,6 +43,8 @@ Errors a state can raise (``Catch`` matches them by name, or ``States.ALL``):
                                     the error output)
 ``ActionFailedException``           the action ended FAILED (or polling it failed)
 ``ActionTimeout``                   ``WaitTime`` ran out (output: the last status)
+``Flows.WebInputExpired``           the awaited web input expired unanswered (its
+                                    ``ExpiresIn`` ran out, or ``expire_web_input``)
 ``States.ParameterPathFailure``     a ``.$`` JSONPath or ``InputPath`` matched nothing
 ``ExpressionEvaluationError``       an expression failed to parse or evaluate
 ``States.ResultPathMatchFailure``   the result could not be written at ``ResultPath``
@@ -280,14 +282,17 @@ class FlowRunner(ActionStates):
         record = self.host.web_input_record(web_input_id)
         if record is None:
             raise StateFailure("States.Runtime", f"there is no web input {web_input_id!r}")
-        if record.get("status") != "closed":
+        if record.get("status") == "open":
             title = (record.get("context") or {}).get("title") or record.get("title")
             await self._go_inactive(run, "web_input", {
                 "code": "WaitingForWebInput",
                 "description": f"The run is waiting for an answer to web input {web_input_id} ({title})",
                 "web_input_id": web_input_id,
-            }, web_input_id)
+            }, web_input_id, record.get("expires_in"))
             record = self.host.web_input_record(web_input_id) or record
+        if record.get("status") == "expired":
+            raise StateFailure("Flows.WebInputExpired",
+                               f"web input {web_input_id} expired at {record.get('expiration_timestamp')} unanswered")
         response = record.get("response") or {}
         value = response.get("value")
         # "response" is what the flow reads (a Selection's chosen option Value);

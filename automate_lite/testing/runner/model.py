@@ -25,6 +25,7 @@ ERROR_NAMES = (
     "States.ResultPathMatchFailure",
     "States.NoChoiceMatched",
     "States.Runtime",
+    "Flows.WebInputExpired",
 )
 
 _FINAL = frozenset({"SUCCEEDED", "FAILED", "ENDED"})
@@ -55,6 +56,10 @@ class RunHost(Protocol):
 
     def registered_api(self, api_id: str) -> Doc | None:
         """The registered API document with ``api_id`` (``target.destination``), or None."""
+        ...
+
+    def expire_web_input(self, web_input_id: str) -> bool:
+        """Expire an open web input now (its ``ExpiresIn`` ran out); waking the run awaiting it."""
         ...
 
     def hosted_handler(self, handle: str) -> "HostedHandler | None":
