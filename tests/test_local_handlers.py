@@ -205,3 +205,15 @@ def test_registered_api_flat_parameters_and_errors(fc: FlowsClient, flows: Flows
     assert failed["status"] == "FAILED" and failed["details"]["error"] == "ActionFailedException"
     missing = run_to_end(fc, action({"Type": "RegisteredAPI", "Id": get_api}, {"path": {}}))
     assert missing["status"] == "FAILED" and "thing_id" in missing["details"]["cause"]
+
+
+def test_registered_api_keeps_what_it_does_not_apply(flows: FlowsStub, fc: FlowsClient) -> None:
+    body = {"name": "kept", "target": {"type": "openapi", "destination": {"method": "get", "url": PUBLIC_API + "/v1"},
+                                       "transforms": {"input": "x"}, "specification": {"summary": "s"}},
+            "data_templates": {"greeting": "hello"}}
+    resp = urllib3.PoolManager().request("POST", f"{flows.url}/registered_apis", body=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json", "Authorization": "Bearer svc"})
+    api = json.loads(resp.data)
+    assert resp.status == 201 and api["target"]["transforms"] == {"input": "x"}
+    got = fc.get_registered_api(api["id"])
+    assert got["data_templates"] == {"greeting": "hello"} and got["target"]["specification"] == {"summary": "s"}

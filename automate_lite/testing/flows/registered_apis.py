@@ -120,6 +120,15 @@ class RegisteredApis(WebInputs):
             )
             if isinstance(data.get("state_input_schema"), dict):
                 doc["state_input_schema"] = data["state_input_schema"]
+            # Kept as given (and shown back), but not applied when a state calls the API:
+            # the stand-in places Parameters itself (see automate_lite.testing.runner.apis).
+            assert isinstance(target, dict)
+            for key in ("type", "openapi_version", "specification", "transforms", "components"):
+                if key in target:
+                    doc["target"][key] = target[key]
+            for key, value in data.items():
+                if key not in doc and key not in ("roles", "target"):
+                    doc[key] = value  # e.g. data_templates: stored, not applied
             self.state.registered_apis[doc["id"]] = doc
             return Reply.json(doc, 201)
 
