@@ -137,6 +137,15 @@ def test_ls_stat_mkdir_delete(providers: LocalProviders, collections: Any) -> No
     assert listing["status"] == "SUCCEEDED"
     entries = {e["name"]: (e["type"], e["size"]) for e in listing["details"]["DATA"]}
     assert entries == {"a.txt": ("file", 5), "sub": ("dir", entries["sub"][1])}
+    assert listing["details"]["has_next_page"] is False and listing["details"]["total"] == 2
+    first = run(providers, "https://transfer.actions.globus.org/ls",
+                {"endpoint_id": src_id, "path": "/~/", "limit": 1})["details"]
+    second = run(providers, "https://transfer.actions.globus.org/ls",
+                 {"endpoint_id": src_id, "path": "/~/", "limit": 1, "offset": 1})["details"]
+    assert [e["name"] for e in first["DATA"]] == ["a.txt"] and first["has_next_page"] is True
+    assert [e["name"] for e in second["DATA"]] == ["sub"] and second["has_next_page"] is False
+    bad = run(providers, "https://transfer.actions.globus.org/ls", {"endpoint_id": src_id, "path": "/~/", "limit": 0})
+    assert bad["status"] == "FAILED" and "limit" in str(bad["details"])
     stat = run(providers, "https://transfer.actions.globus.org/stat", {"endpoint_id": src_id, "path": "/~/sub"})
     assert stat["details"]["type"] == "dir" and stat["details"]["name"] == "sub"
     made = run(providers, "https://transfer.actions.globus.org/mkdir", {"endpoint_id": src_id, "path": "/~/new"})
@@ -387,3 +396,23 @@ def test_command_line_serves_flows_with_providers(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         assert proc.wait(10) == 0
+
+
+def test_the_corpus_ls_loop_takes_its_normal_path(tmp_path: Path) -> None:
+    # tests/flows/loop_and_names.json loops while the listing has_next_page; with a real
+    # listing it leaves the loop by its Choice Default (Wait), not by its Catch.
+    import json
+
+    definition = json.loads((Path(__file__).parent / "flows" / "loop_and_names.json").read_text())
+    definition["States"]["pause"]["Seconds"] = 0  # the same path, without the half-second pause
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "f.txt").write_text("x")
+    with LocalGlobus(collections={"coll": tmp_path / "c"}) as local:
+        with local.flows_client() as flows:
+            flow = flows.deploy_flow(definition, title="ls loop")
+            started = flows.run_flow(flow["id"], None, {"collection": "coll", "path": "/~/"})
+            final = flows.wait_for_run(started["run_id"], timeout=30, initial_delay=0.02, max_delay=0.2)
+            names = [e["details"].get("state_name") for e in flows.get_run_logs(started["run_id"], limit=100)["entries"]]
+    assert final["status"] == "SUCCEEDED", final["details"]
+    assert final["details"]["output"]["ls"]["details"]["has_next_page"] is False
+    assert "pause" in names and "it's done" not in names

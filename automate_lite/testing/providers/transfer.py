@@ -258,8 +258,16 @@ class TransferStandIn:
         if not target.is_dir():
             raise ActionFailed("ClientError.NotFound", f"directory {path!r} does not exist on {cid}")
         entries = [_entry(p) for p in sorted(target.iterdir(), key=lambda p: p.name)]
-        return {"DATA_TYPE": "file_list", "DATA": entries, "endpoint": cid, "path": path,
-                "absolute_path": None, "length": len(entries), "total": len(entries),
+        # Paged like Transfer's ls (offset/limit); has_next_page says whether more remain,
+        # so flows that loop "while has_next_page" take their normal path.
+        offset, limit = body.get("offset", 0), body.get("limit", 100_000)
+        for name, value in (("offset", offset), ("limit", limit)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "offset" else 1):
+                raise ActionFailed("ClientError.BadRequest", f"{name} must be an integer >= {0 if name == 'offset' else 1}")
+        page = entries[offset:offset + limit]
+        return {"DATA_TYPE": "file_list", "DATA": page, "endpoint": cid, "path": path,
+                "absolute_path": None, "length": len(page), "total": len(entries),
+                "offset": offset, "limit": limit, "has_next_page": offset + len(page) < len(entries),
                 "rename_supported": True, "symlink_supported": False}
 
     def _stat(self, body: dict[str, Any], action: Action) -> Any:
