@@ -24,6 +24,7 @@ from typing import Callable, Protocol, Sequence
 from .action_provider import ActionProviderStub
 from .auth import AuthStub
 from .flows import FlowsStub
+from .flows.service import _require_jsonschema
 
 
 class _Service(Protocol):
@@ -144,11 +145,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     start: Callable[[argparse.Namespace], _Service] = args.start
+    from ..errors import UsageError
+
     service = start(args)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    print(service.url, flush=True)
     try:
+        if isinstance(service, FlowsStub):
+            _require_jsonschema()  # one clear line before the URL, not a 500 at the first run
+        print(service.url, flush=True)
         service.serve_forever()
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
     except KeyboardInterrupt:
         pass
     finally:

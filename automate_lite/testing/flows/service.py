@@ -91,13 +91,19 @@ class FlowsStub(HostedHandlers):
 
 
     def start(self) -> "FlowsStub":
-        """Serve in a background thread, with the runner's event loop; returns ``self``."""
+        """Serve in a background thread, with the runner's event loop; returns ``self``.
+
+        Raises UsageError (one line, before anything listens) without jsonschema, which
+        run input checks need: install ``automate-lite[testing]``.
+        """
+        _require_jsonschema()
         self.runner.start()
         self.server.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (what ``python -m automate_lite.testing`` calls)."""
+        _require_jsonschema()
         self.runner.start()
         self.server.serve_forever()
 
@@ -174,6 +180,16 @@ class FlowsStub(HostedHandlers):
         self._register_legacy_routes()
         self._register_web_input_routes()
         self._register_registered_api_routes()
+
+
+def _require_jsonschema() -> None:
+    try:
+        import jsonschema  # type: ignore[import-untyped,unused-ignore]  # noqa: F401
+    except ImportError:
+        from ...errors import UsageError
+
+        raise UsageError("The local Flows service checks run input with jsonschema, which is not installed: "
+                         "pip install 'automate-lite[testing]'") from None
 
 
 def _prefix_map(prefixes: Mapping[str, str]) -> Callable[[str], str]:
