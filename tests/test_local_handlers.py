@@ -217,3 +217,24 @@ def test_registered_api_keeps_what_it_does_not_apply(flows: FlowsStub, fc: Flows
     assert resp.status == 201 and api["target"]["transforms"] == {"input": "x"}
     got = fc.get_registered_api(api["id"])
     assert got["data_templates"] == {"greeting": "hello"} and got["target"]["specification"] == {"summary": "s"}
+
+
+# ----------------------------------------------------------------------------- RunAs "Flow"
+
+
+def test_run_as_flow_presents_the_flows_own_identity(fc: FlowsClient, flows: FlowsStub) -> None:
+    from automate_lite.testing.action_provider import ActionProviderStub
+
+    with ActionProviderStub(tokens={USER_TOKEN: DEFAULT_IDENTITY}) as ap:
+        definition = {"StartAt": "AsFlow", "States": {
+            "AsFlow": {"Type": "Action", "ActionUrl": ap.url, "Parameters": {"echo_string": "f"}, "RunAs": "Flow",
+                       "ResultPath": "$.flow", "Next": "AsUser"},
+            "AsUser": {"Type": "Action", "ActionUrl": ap.url, "Parameters": {"echo_string": "u"},
+                       "ResultPath": "$.user", "End": True}}}
+        fid = fc.deploy_flow(definition, "run as the flow")["id"]
+        flow_identity = f"urn:globus:auth:identity:{fid}"  # "Every flow's identity matches its id"
+        assert ap.state.tokens is not None
+        ap.state.tokens[flows.flow_identity_token(fid)] = flow_identity
+        rid = fc.run_flow(fid, None, {})["run_id"]
+        out = output(dict(fc.wait_for_run(rid, timeout=30, initial_delay=0.01, max_delay=0.05).data))
+    assert out["flow"]["creator_id"] == flow_identity and out["user"]["creator_id"] == DEFAULT_IDENTITY

@@ -102,7 +102,8 @@ class RunStart(RunRoutes):
                 label=request["label"],
                 tags=list(request["tags"]),
                 user_info={**self._users.get(caller.identity, {}), "iat": int(now)},
-                role_tokens=dict(self._role_tokens),
+                # RunAs "Flow" (documented): the flow's own identity, whose id is the flow's id.
+                role_tokens={"Flow": self.flow_identity_token(flow["id"]), **self._role_tokens},
             )
         return RunRecord(
             run_id=run_id,
