@@ -66,6 +66,16 @@ class ScopedRoutes:
         """The port bound."""
         return self.server.port
 
+    @staticmethod
+    def flow_identity_token(flow_id: str) -> str:
+        """The token ``"RunAs": "Flow"`` states present: the flow's own identity.
+
+        The Flows docs: such an action runs with credentials of the flow itself, whose
+        identity is ``urn:globus:auth:identity:<flow id>``; accept this token for that
+        identity at your provider stand-in (``add_run_as_token("Flow", ...)`` overrides it).
+        """
+        return f"flow-identity-{flow_id}"
+
     # -- what the runner needs (automate_lite.testing.runner.RunHost) -----------------------------------
 
     @property

@@ -136,16 +136,6 @@ class FlowsStub(HostedHandlers):
             self._scoped_tokens[token] = (_as_urn(identity), names)
             self.auth_enabled = True
 
-    @staticmethod
-    def flow_identity_token(flow_id: str) -> str:
-        """The token ``"RunAs": "Flow"`` states present: the flow's own identity.
-
-        The Flows docs: such an action runs with credentials of the flow itself, whose
-        identity is ``urn:globus:auth:identity:<flow id>``; accept this token for that
-        identity at your provider stand-in (``add_run_as_token("Flow", ...)`` overrides it).
-        """
-        return f"flow-identity-{flow_id}"
-
     def add_run_as_token(self, role: str, token: str) -> None:
         """Give runs a token for the RunAs role ``role`` ("User" is the run's owner).
 
