@@ -6,8 +6,10 @@ import http.client
 import io
 import logging
 import re
+import socket
 import ssl
 import threading
+import time
 from typing import Any, Mapping, TypeVar
 
 # urllib3 1.26 ships no type information (2.x does); both are supported.
@@ -222,6 +224,7 @@ class Urllib3Transport:
             cached = self._pool_for(origin, url)
         pool, host_header = cached
         _progress.wrote = False
+        _progress.deadline = request.deadline  # read by _Response: each read is cut to it
         try:
             if self._proxied is not None and pool is self._proxied:
                 resp = pool.urlopen(
@@ -381,6 +384,15 @@ class _Response(http.client.HTTPResponse):
     ``begin`` (status line, 1xx, chunked, length, keep-alive) follows http.client.
     """
 
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        deadline = getattr(_progress, "deadline", None)
+        if deadline is not None:
+            # Each read of this response waits at most until the call's deadline, so a
+            # server that trickles a byte a second cannot hold the call past it.
+            self.fp.close()  # (releases the socket's reference from makefile)
+            self.fp = io.BufferedReader(_DeadlineReader(sock, deadline))
+
     def begin(self) -> None:
         if self.headers is not None:
             return
@@ -443,6 +455,24 @@ class _Response(http.client.HTTPResponse):
                 return lines, plain
             if plain and match(line) is None:
                 plain = False
+
+
+class _DeadlineReader(socket.SocketIO):
+    """A socket reader whose every ``recv`` waits at most until ``deadline`` (a
+    ``time.monotonic()`` reading), and not at all once it has passed."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__(sock, "rb")
+        self._deadline = deadline
+        self._base = sock.gettimeout()  # the read timeout urllib3 set
+
+    def readinto(self, b: Any) -> int | None:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("the call's deadline passed")
+        base = self._base
+        self._sock.settimeout(remaining if base is None or remaining < base else base)  # type: ignore[attr-defined]
+        return super().readinto(b)
 
 
 # http.client's begin() relies on these two; should a future Python drop them, the
