@@ -32,12 +32,12 @@ from ..errors import (
 )
 from ._network import (
     DEFAULT_MAX_RESPONSE_BYTES,
+    BodyLimit,
     bypass_proxy,
     check_max_response_bytes,
     network_settings,
     parse_proxy,
     rebuild,
-    too_large,
 )
 
 __all__ = ["Urllib3Transport"]
@@ -285,24 +285,18 @@ class Urllib3Transport:
         limit = self.max_response_bytes
         if limit is None:
             return resp.read() or b""
-        remaining = resp.length_remaining
-        if "content-encoding" not in resp.headers and remaining is not None:
-            if remaining > limit:
-                raise too_large(limit, "Urllib3Transport")
+        collected = BodyLimit(limit, "Urllib3Transport")
+        if "content-encoding" not in resp.headers and resp.length_remaining is not None:
+            collected.check_length(resp.length_remaining)
             return resp.read() or b""
         # Encoded, or of unknown length: a chunk at a time, so that a small compressed
         # body cannot inflate past the limit in memory (urllib3 >= 2.6 decodes at most
         # ``amt`` bytes a call; older releases at most ~1000 times the 16 KiB read).
-        parts: list[bytes] = []
-        size = 0
         while True:
             chunk = resp.read(16384)
             if not chunk:
-                return b"".join(parts)
-            size += len(chunk)
-            if size > limit:
-                raise too_large(limit, "Urllib3Transport")
-            parts.append(chunk)
+                return collected.finish()
+            collected.feed(chunk)
 
     def _error(self, e: Exception, timeout: float | None, stalled: str) -> Exception:
         """Our exception for urllib3's ``e``; ``stalled`` says what a read timeout interrupted."""
