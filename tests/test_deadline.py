@@ -215,3 +215,19 @@ def test_a_fast_answer_is_untouched_by_a_deadline(raw_server: Callable[..., Any]
     server = raw_server(lambda req, sock, s: sock.sendall(s.response(200, b'{"status": "SUCCEEDED"}')) or True)
     with al.ActionClient.new_client(f"{server.url}/ap", None, 5, retry=RetryPolicy(deadline=30)) as client:
         assert client.status("a1")["status"] == "SUCCEEDED"
+
+
+def test_threaded_transport_worker_stops_at_the_deadline_too(trickler: Any) -> None:
+    from automate_lite.transports import ThreadedAsyncTransport
+
+    transport = ThreadedAsyncTransport(environ={})
+
+    async def main() -> DeadlineExceeded:
+        client = al.AsyncActionClient.new_client(f"{trickler.url}/ap", None, 5, transport=transport, retry=FAST)
+        with pytest.raises(DeadlineExceeded) as info:
+            await client.status("a1")
+        await transport.aclose()
+        return info.value
+
+    check(asyncio.run(main()), trickler)
+    transport.close()
