@@ -356,17 +356,15 @@ def request_op(
                 log.debug("%s %s: 401, retrying once with a new token", method, loggable_url(url))
                 attempt -= 1  # an auth refresh is not a failed attempt
                 continue
-        late = False
+        late = False  # a retry was due but could not start before the deadline
         if status in retry.statuses and attempt < retry.max_attempts and (idempotent or status == 429):
             wait = retry.retry_after(response)
             pause = retry.backoff(attempt) if wait is None else wait
-            late = deadline is not None and monotonic() + pause >= deadline
-        if late:
-            pass  # the answer itself is raised below, saying the deadline stopped the retries
-        elif status in retry.statuses and attempt < retry.max_attempts and (idempotent or status == 429):
-            log.info("%s %s answered %d; retry %d in %.2fs", method, loggable_url(url), status, attempt, pause)
-            yield Sleep(pause)
-            continue
+            if deadline is None or monotonic() + pause < deadline:
+                log.info("%s %s answered %d; retry %d in %.2fs", method, loggable_url(url), status, attempt, pause)
+                yield Sleep(pause)
+                continue
+            late = True  # the answer itself is raised below, saying why it was not retried
         error: AutomateAPIError = error_from_response(response, method, url)
         handler = session.auth_requirements_handler
         if handler is not None and not requirements_retried and error.is_auth_requirements_error:
