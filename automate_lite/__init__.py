@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._core.auth import BearerTokenAuthorizer
-from ._core.http import MISSING, Authorizer, RetryPolicy, Session
+from ._core.http import MISSING, Authorizer
 from ._core.ops import AsyncTransport, Op, SyncTransport, run_async, run_sync
 from ._core.response import APIResponse
 from ._core.values import Call, FrozenError, Request, Response, Sleep
@@ -38,6 +38,7 @@ from .errors import (
     RateLimitedError,
     ReadTimeout,
     RequestTimeout,
+    DeadlineExceeded,
     ServerError,
     TLSError,
     TransportError,
@@ -48,6 +49,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from ._core.session import RetryPolicy, Session
     from .actions import ActionClient, ActionOps, AsyncActionClient
     from .flows import AsyncFlowsClient, FlowOps, FlowsClient
     from .definitions.render import to_dot, to_mermaid
@@ -55,8 +57,12 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    # The clients (frozen dataclasses: they import ``dataclasses``) load on first use,
+    # RetryPolicy, Session and the clients (frozen dataclasses: they import ``dataclasses``) load on first use,
     # so a cold start that only imports the package pays for neither.
+    if name in ("RetryPolicy", "Session"):
+        from ._core import session
+
+        return getattr(session, name)
     if name in ("ActionClient", "AsyncActionClient", "ActionOps"):
         from . import actions
 
@@ -127,6 +133,7 @@ __all__ = [
     "ConnectError",
     "ConnectionLostError",
     "RequestTimeout",
+    "DeadlineExceeded",
     "ConnectTimeout",
     "ReadTimeout",
     "TLSError",

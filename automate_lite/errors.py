@@ -51,6 +51,7 @@ __all__ = [
     "ConnectError",
     "ConnectionLostError",
     "RequestTimeout",
+    "DeadlineExceeded",
     "ConnectTimeout",
     "ReadTimeout",
     "TLSError",
@@ -158,6 +159,20 @@ class ConnectTimeout(RequestTimeout, ConnectError):
 
 class ReadTimeout(RequestTimeout):
     """The server did not answer (or finish answering) within the timeout."""
+
+
+class DeadlineExceeded(RequestTimeout):
+    """The call's overall deadline (``RetryPolicy(deadline=...)``) passed before it
+    finished: attempts, reads and back-off waits together took too long.
+
+    Never retried (the time is spent). ``deadline`` is the deadline in seconds.
+    """
+
+    def __init__(
+        self, message: str, *, method: str = "", url: str = "", attempts: int = 1, deadline: float | None = None
+    ) -> None:
+        super().__init__(message, method=method, url=url, attempts=attempts)
+        self.deadline = deadline
 
 
 class TLSError(TransportError):

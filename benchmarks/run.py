@@ -942,7 +942,8 @@ _PARTS = (
     ("login and token storage (automate_lite.extras)", "automate_lite/extras/"),
     ("local flow validation and rendering", "automate_lite/validation", "automate_lite/render"),
     ("aiohttp/httpx adapters", "automate_lite/transports/aiohttp", "automate_lite/transports/httpx"),
-    ("asyncio transport (async default)", "automate_lite/transports/aio."),
+    ("asyncio transport (async default)", "automate_lite/transports/aio.", "automate_lite/transports/_aio",
+     "automate_lite/transports/_h1"),
     ("the clients and their core", "automate_lite/"),
 )
 

@@ -288,11 +288,13 @@ def test_the_asyncio_transport_does_not_import_urllib3() -> None:
     # bring in the threaded (urllib3) transport.
     import ast
 
+    import automate_lite.transports._aioconn as aioconn
+    import automate_lite.transports._aiopool as aiopool
     import automate_lite.transports._h1 as h1
     import automate_lite.transports._network as network
     import automate_lite.transports.aio as aio
 
-    for module in (aio, network, h1):
+    for module in (aio, aioconn, aiopool, network, h1):
         tree = ast.parse(open(module.__file__ or "").read())
         names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.col_offset == 0}

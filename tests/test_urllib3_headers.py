@@ -25,7 +25,8 @@ from urllib3.exceptions import HeaderParsingError
 from urllib3.util.response import assert_header_parsing
 
 from automate_lite._core.values import Request
-from automate_lite.transports.urllib3 import Urllib3Transport, _Response
+from automate_lite.transports._u3conn import _Response
+from automate_lite.transports.urllib3 import Urllib3Transport
 
 
 class _Sock:

@@ -8,14 +8,18 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
+from time import monotonic
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence, runtime_checkable
 from urllib.parse import quote, urlsplit
 
-from ..errors import AutomateAPIError, TransportError, UsageError, error_from_response
+from ..errors import AutomateAPIError, DeadlineExceeded, TransportError, UsageError, error_from_response
 from .auth import authorization_value
 from .ops import Op
 from .response import APIResponse
-from .values import Call, Frozen, Request, Response, Sleep
+from .values import Call, Request, Response, Sleep
+
+if TYPE_CHECKING:
+    from .session import DEFAULT_RETRY, NO_RETRY, RetryPolicy, Session
 
 log = logging.getLogger("automate_lite")
 #: One DEBUG record per request sent (see :func:`request_op`); never a header value or body.
@@ -27,6 +31,8 @@ __all__ = [
     "Authorizer",
     "RetryPolicy",
     "Session",
+    "DEFAULT_RETRY",
+    "NO_RETRY",
     "request_op",
     "json_op",
     "path_segment",
@@ -36,6 +42,16 @@ __all__ = [
 
 
 from .values import MISSING, MissingType  # noqa: E402  (defined with the other plain values)
+
+
+def __getattr__(name: str) -> Any:
+    # RetryPolicy and Session are frozen dataclasses: loaded on first use, so that
+    # ``import automate_lite`` does not import ``dataclasses``.
+    if name in ("RetryPolicy", "Session", "DEFAULT_RETRY", "NO_RETRY"):
+        from . import session
+
+        return getattr(session, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @runtime_checkable
@@ -74,86 +90,6 @@ def _is_blocking(authorizer: object) -> bool:
         return declared
     return (cls.__module__, cls.__qualname__) not in _NON_BLOCKING_AUTHORIZERS
 
-
-class RetryPolicy(Frozen):
-    """How failed requests are retried.
-
-    Retried: connection failures and timeouts, and the statuses in ``statuses``
-    (429, 502, 503, 504). A request that may have reached the server is retried only
-    when it is idempotent (GET, PUT, DELETE, or a POST the operation marks safe, such
-    as an action run carrying its ``request_id``). The wait before retry *n* (from 1)
-    is ``min(backoff_max, backoff_base * 2**(n-1))`` with jitter (a random wait between half and all of it), or the server's
-    ``Retry-After`` capped at ``retry_after_max``.
-    """
-
-    __slots__ = __match_args__ = ("max_attempts", "backoff_base", "backoff_max", "retry_after_max", "statuses")
-    max_attempts: int
-    backoff_base: float
-    backoff_max: float
-    retry_after_max: float
-    statuses: frozenset[int]
-
-    def __init__(
-        self,
-        max_attempts: int = 4,
-        backoff_base: float = 0.25,
-        backoff_max: float = 8.0,
-        retry_after_max: float = 60.0,
-        statuses: frozenset[int] = frozenset({429, 502, 503, 504}),
-    ) -> None:
-        if not isinstance(max_attempts, int) or max_attempts < 1:
-            raise UsageError(f"RetryPolicy.max_attempts must be an int >= 1, got {max_attempts!r}")
-        for name, value in (
-            ("backoff_base", backoff_base),
-            ("backoff_max", backoff_max),
-            ("retry_after_max", retry_after_max),
-        ):
-            if not isinstance(value, (int, float)) or value < 0:
-                raise UsageError(f"RetryPolicy.{name} must be a number >= 0, got {value!r}")
-        self._set("max_attempts", max_attempts)
-        self._set("backoff_base", backoff_base)
-        self._set("backoff_max", backoff_max)
-        self._set("retry_after_max", retry_after_max)
-        self._set("statuses", statuses)
-
-    def backoff(self, attempt: int) -> float:
-        """Seconds to wait before retry number ``attempt`` (1 for the first retry)."""
-        import random  # only on the failure path: kept off the import of automate_lite
-
-        cap = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
-        # Jitter keeps many clients that failed together from retrying together.
-        return random.uniform(cap / 2, cap)
-
-    def retry_after(self, response: Response) -> float | None:
-        """The server's ``Retry-After`` in seconds (capped), if it sent a usable one."""
-        value = response.headers.get("retry-after")
-        if not value:
-            return None
-        value = value.strip()
-        try:
-            seconds = float(value)
-        except ValueError:
-            import email.utils
-
-            try:
-                when = email.utils.parsedate_to_datetime(value)
-            except (TypeError, ValueError, IndexError):
-                return None
-            if when is None:
-                return None
-            import datetime as _dt
-
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=_dt.timezone.utc)
-            seconds = (when - _dt.datetime.now(_dt.timezone.utc)).total_seconds()
-        if seconds != seconds:  # NaN
-            return None
-        return max(0.0, min(seconds, self.retry_after_max))
-
-
-NO_RETRY = RetryPolicy(max_attempts=1)
-#: The default policy (one shared instance, as a dataclass field default was).
-DEFAULT_RETRY = RetryPolicy()
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -211,64 +147,6 @@ def check_base_url(url: object, argument: str) -> str:
     if any(c.isspace() for c in url):
         raise UsageError(f"{argument} must not contain white space: {url!r}")
     return url.rstrip("/")
-
-
-class Session(Frozen):
-    """Everything an operation needs to build requests for one service.
-
-    Immutable; clients hold one and derive new ones with ``copy.replace`` (3.13+) or
-    by making another.
-    """
-
-    __match_args__ = (
-        "base_url",
-        "authorizer",
-        "headers",
-        "retry",
-        "allow_insecure_http",
-        "auth_requirements_handler",
-    )
-    __slots__ = (*__match_args__, "_token_ok")
-    base_url: str
-    authorizer: Authorizer | None
-    headers: Mapping[str, str] | None
-    retry: RetryPolicy
-    #: Allow a bearer token over plain http:// to a non-loopback host.
-    allow_insecure_http: bool
-    #: Called (in a worker thread under the async driver) with an
-    #: :class:`AutomateAPIError` whose ``is_auth_requirements_error`` is true (consent
-    #: or a session policy is required). Returning True means "the requirement is met
-    #: now (e.g. after a login); retry once". The login extras install one.
-    auth_requirements_handler: Callable[[AutomateAPIError], bool] | None
-    _token_ok: bool
-
-    def __init__(
-        self,
-        base_url: str,
-        authorizer: Authorizer | None = None,
-        headers: Mapping[str, str] | None = None,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        allow_insecure_http: bool = False,
-        auth_requirements_handler: Callable[[AutomateAPIError], bool] | None = None,
-    ) -> None:
-        self._set("base_url", base_url)
-        self._set("authorizer", authorizer)
-        self._set("headers", headers)
-        self._set("retry", retry)
-        self._set("allow_insecure_http", allow_insecure_http)
-        self._set("auth_requirements_handler", auth_requirements_handler)
-        # Whether a token may go to base_url, decided once: https, a loopback http host,
-        # or http allowed. request_op checks other URLs (absolute ones) every time.
-        self._set(
-            "_token_ok",
-            allow_insecure_http
-            or base_url[:7].lower() != "http://"
-            or is_loopback_host(_plain_http_host(base_url)),
-        )
-
-    def __repr__(self) -> str:
-        auth = type(self.authorizer).__name__ if self.authorizer is not None else None
-        return f"Session(base_url={self.base_url!r}, authorizer={auth}, retry={self.retry!r})"
 
 
 def path_segment(value: object, argument: str) -> str:
@@ -423,6 +301,10 @@ def request_op(
                 "or pass allow_insecure_http=True if this network is trusted"
             )
     retry = session.retry
+    # The call's deadline, as a monotonic reading: carried by every Request so the
+    # drivers (and the transports) cut their timeouts to what remains.
+    seconds = retry.deadline
+    deadline = None if seconds is None else monotonic() + seconds
     idempotent = safe_to_retry or method in _IDEMPOTENT
     # Asked once per call, so a client with DEBUG off pays one check and no clock reads.
     debug = request_log.isEnabledFor(logging.DEBUG)
@@ -447,13 +329,18 @@ def request_op(
         try:
             # A copy: a Request is a frozen value, and a retry after a 401 changes
             # ``headers`` (a transport or a log may still hold the first Request).
-            response: Response = yield Request(method, url, dict(headers), body)
+            response: Response = yield Request(method, url, dict(headers), body, deadline)
         except TransportError as exc:
             exc.method, exc.url, exc.attempts = method, url, attempt
             if debug:
                 _log_request(method, url, f"failed ({type(exc).__name__})", started, None, attempt)
+            if deadline is not None and (isinstance(exc, DeadlineExceeded) or monotonic() >= deadline):
+                raise _past_deadline(seconds, method, url, attempt, exc.reason) from exc
             if attempt < retry.max_attempts and (idempotent or exc.not_sent):
                 delay = retry.backoff(attempt)
+                if deadline is not None and monotonic() + delay >= deadline:
+                    # The retry could not start in time: fail now rather than wait to fail.
+                    raise _past_deadline(seconds, method, url, attempt, exc.reason) from exc
                 log.info("%s %s failed (%s); retry %d in %.2fs", method, loggable_url(url), exc.reason, attempt, delay)
                 yield Sleep(delay)
                 continue
@@ -469,12 +356,15 @@ def request_op(
                 log.debug("%s %s: 401, retrying once with a new token", method, loggable_url(url))
                 attempt -= 1  # an auth refresh is not a failed attempt
                 continue
+        late = False  # a retry was due but could not start before the deadline
         if status in retry.statuses and attempt < retry.max_attempts and (idempotent or status == 429):
             wait = retry.retry_after(response)
             pause = retry.backoff(attempt) if wait is None else wait
-            log.info("%s %s answered %d; retry %d in %.2fs", method, loggable_url(url), status, attempt, pause)
-            yield Sleep(pause)
-            continue
+            if deadline is None or monotonic() + pause < deadline:
+                log.info("%s %s answered %d; retry %d in %.2fs", method, loggable_url(url), status, attempt, pause)
+                yield Sleep(pause)
+                continue
+            late = True  # the answer itself is raised below, saying why it was not retried
         error: AutomateAPIError = error_from_response(response, method, url)
         handler = session.auth_requirements_handler
         if handler is not None and not requirements_retried and error.is_auth_requirements_error:
@@ -483,10 +373,29 @@ def request_op(
                 log.debug("%s %s: auth requirements met; retrying once", method, loggable_url(url))
                 attempt -= 1
                 continue
-        if attempt > 1:
-            error.messages.append(f"gave up after {attempt} attempts")
+        if late:
+            error.messages.append(
+                f"not retried: the next attempt would start after the call's deadline of {seconds}s "
+                "(RetryPolicy(deadline=...))"
+            )
+        if attempt > 1 or late:
+            if attempt > 1:
+                error.messages.append(f"gave up after {attempt} attempts")
             error.args = (str(error),)
         raise error
+
+
+def _past_deadline(seconds: float | None, method: str, url: str, attempt: int, last: str) -> DeadlineExceeded:
+    """The error for a call that ran out of its ``RetryPolicy.deadline``."""
+    return DeadlineExceeded(
+        f"the call did not finish within its deadline of {seconds}s (last: {last}); give the client "
+        "retry=RetryPolicy(deadline=...) with more seconds, or None for no deadline, if this service is "
+        "expected to be slow",
+        method=method,
+        url=loggable_url(url),
+        attempts=attempt,
+        deadline=seconds,
+    )
 
 
 def json_op(

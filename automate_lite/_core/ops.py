@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Generator, Protocol, TypeVar
 
-from ..errors import TransportError
+from ..errors import DeadlineExceeded, TransportError
 from .values import Call, Instruction, Request, Response, Sleep
 
 if TYPE_CHECKING:
@@ -47,8 +47,21 @@ class AsyncTransport(Protocol):
         ...
 
 
+def _cut(timeout: float | None, deadline: float) -> float:
+    """``timeout`` cut to what remains before ``deadline``; DeadlineExceeded if nothing does."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise DeadlineExceeded("the deadline passed before the request was sent")
+    return remaining if timeout is None or remaining < timeout else timeout
+
+
 def run_sync(op: Op[T], transport: SyncTransport, timeout: float | None = None) -> T:
-    """Drive ``op`` to completion with a blocking ``transport``."""
+    """Drive ``op`` to completion with a blocking ``transport``.
+
+    A :class:`Request` with a ``deadline`` is sent with ``timeout`` cut to what remains
+    of it (the transport may cut each read too); past it, ``DeadlineExceeded`` is thrown
+    into the operation instead.
+    """
     send = transport.send
     value: Any = None
     exc: BaseException | None = None
@@ -66,7 +79,8 @@ def run_sync(op: Op[T], transport: SyncTransport, timeout: float | None = None) 
             exc = value = None
             if type(instr) is Request:
                 try:
-                    value = send(instr, timeout)
+                    deadline = instr.deadline
+                    value = send(instr, timeout if deadline is None else _cut(timeout, deadline))
                 except TransportError as e:
                     exc, value = e, None
             elif type(instr) is Call:
@@ -84,7 +98,8 @@ async def run_async(op: Op[T], transport: AsyncTransport, timeout: float | None 
     """Drive ``op`` to completion with an async ``transport``.
 
     A blocking :class:`Call` (an authorizer that may refresh a token over the network)
-    runs in a worker thread so the event loop never blocks.
+    runs in a worker thread so the event loop never blocks. A :class:`Request` with a
+    ``deadline`` is cancelled if it is still under way when the deadline passes.
     """
     send = transport.send
     value: Any = None
@@ -101,7 +116,19 @@ async def run_async(op: Op[T], transport: AsyncTransport, timeout: float | None 
             exc = value = None  # as in run_sync
             if type(instr) is Request:
                 try:
-                    value = await send(instr, timeout)
+                    deadline = instr.deadline
+                    if deadline is None:
+                        value = await send(instr, timeout)
+                    else:
+                        # An overlong send is cancelled at the deadline, whatever the
+                        # transport's own timeouts (a server may trickle bytes).
+                        import asyncio
+
+                        limit = _cut(timeout, deadline)
+                        try:
+                            value = await asyncio.wait_for(send(instr, limit), deadline - time.monotonic())
+                        except asyncio.TimeoutError:
+                            raise DeadlineExceeded("the request was cancelled at the deadline") from None
                 except TransportError as e:
                     exc, value = e, None
             elif type(instr) is Call:

@@ -1,14 +1,19 @@
-"""Paging and polling, sans-IO: the sync and async clients only loop over these."""
+"""Paging and polling, sans-IO: the sync and async clients only loop over these.
+
+Loaded with the clients (not by ``import automate_lite``), so :class:`PollSettings` is a
+plain frozen dataclass.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from ..errors import UnexpectedResponseError, UsageError, WaitTimeout
 from .ops import Op
 from .response import APIResponse
-from .values import Frozen, Sleep
+from .values import Sleep
 
 __all__ = ["Pager", "poll_op", "check_poll_args"]
 
@@ -75,18 +80,13 @@ class Pager:
         return []
 
 
-class PollSettings(Frozen):
+@dataclass(frozen=True, slots=True)
+class PollSettings:
     """How :func:`poll_op` waits: the first delay doubles up to ``max_delay``."""
 
-    __slots__ = __match_args__ = ("timeout", "initial_delay", "max_delay")
     timeout: float | None
     initial_delay: float
     max_delay: float
-
-    def __init__(self, timeout: float | None, initial_delay: float, max_delay: float) -> None:
-        self._set("timeout", timeout)
-        self._set("initial_delay", initial_delay)
-        self._set("max_delay", max_delay)
 
 
 def check_poll_args(timeout: float | None, initial_delay: float, max_delay: float) -> PollSettings:

@@ -4,9 +4,11 @@ Nothing from urllib3, aiohttp or httpx ever travels upward: a transport turns it
 library's response into a :class:`Response` and its library's exceptions into
 :class:`~automate_lite.errors.TransportError` subclasses.
 
-Also the shared machinery of automate-lite's immutable classes (:class:`Frozen`,
-:class:`FrozenError`). ``dataclasses`` is not used: building its classes cost a few
-milliseconds on every ``import automate_lite``, which serverless cold starts pay.
+The values are tuples underneath (see ``_Value``), and assigning to one raises
+:class:`FrozenError`. ``dataclasses`` is not used here: building its classes costs a few
+milliseconds on every ``import automate_lite``, which serverless cold starts pay. (The
+settings objects, ``RetryPolicy``, ``Session`` and ``PollSettings``, are frozen
+dataclasses loaded with the clients, on first use.)
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ else:
         return lambda cls: cls
 
 
-__all__ = ["MISSING", "MissingType", "FrozenError", "Frozen", "Request", "Response", "Sleep", "Call", "Instruction"]
+__all__ = ["MISSING", "MissingType", "FrozenError", "Request", "Response", "Sleep", "Call", "Instruction"]
 
 _T = TypeVar("_T")
 
@@ -57,84 +59,16 @@ MissingType = Literal[_Missing.MISSING]
 class FrozenError(AttributeError):
     """An attempt to set or delete an attribute of an immutable automate-lite object.
 
-    Clients, sessions, policies and the request/response values never change once made;
-    derive a changed client with ``client.replace(...)`` (``copy.replace`` on 3.13+).
+    Raised by the per-request values (:class:`Request`, :class:`Response`, the
+    instructions), which never change once made; make a changed one with
+    ``copy.replace`` (3.13+) or ``value.__replace__(...)``. (Clients, sessions and
+    policies are frozen dataclasses: they raise ``dataclasses.FrozenInstanceError``.)
     """
 
 
 def _frozen(self: object, name: str, verb: str) -> FrozenError:
     hint = "; make a changed copy with .replace(...)" if hasattr(type(self), "replace") else ""
     return FrozenError(f"cannot {verb} field {name!r}: {type(self).__name__} is immutable{hint}")
-
-
-def _slot_names(cls: type) -> list[str]:
-    names: list[str] = []
-    for klass in reversed(cls.__mro__):
-        names.extend(klass.__dict__.get("__slots__", ()))
-    return names
-
-
-@dataclass_transform(frozen_default=True)
-class Frozen:
-    """Base of automate-lite's immutable, slotted classes.
-
-    A subclass lists its constructor's fields, in order, in ``__match_args__`` (which
-    gives ``repr``, ``==``, ``hash`` and ``copy.replace`` their fields) and sets them
-    in its ``__init__`` with :meth:`_set`. ``_compare`` narrows the fields that ``==``
-    and ``hash`` look at (``None``: all of ``__match_args__``); equality holds only
-    between instances of the same class, as with dataclasses.
-    """
-
-    __slots__ = ()
-    __match_args__: ClassVar[tuple[str, ...]] = ()
-    _compare: ClassVar[tuple[str, ...] | None] = None
-
-    if not TYPE_CHECKING:  # hidden from type checkers, which flag assignments statically
-
-        def __setattr__(self, name: str, value: Any) -> None:
-            raise _frozen(self, name, "assign to")
-
-        def __delattr__(self, name: str) -> None:
-            raise _frozen(self, name, "delete")
-
-    def __init_subclass__(cls, init: bool = True, **kwargs: Any) -> None:
-        # ``init=False``: the class keeps the ``__init__`` it inherits (type checkers
-        # would otherwise write one from the annotations, as for a dataclass).
-        super().__init_subclass__(**kwargs)
-
-    def _set(self, name: str, value: Any) -> None:
-        """Set an attribute during ``__init__`` (the only time one is set)."""
-        object.__setattr__(self, name, value)
-
-    def _key(self) -> tuple[Any, ...]:
-        names = self.__match_args__ if self._compare is None else self._compare
-        return tuple([getattr(self, name) for name in names])
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__match_args__)
-        return f"{type(self).__qualname__}({fields})"
-
-    def __replace__(self, /, **changes: Any) -> Self:
-        """A copy with ``changes`` (what ``copy.replace`` calls), made by the constructor."""
-        return type(self)(**{name: getattr(self, name) for name in self.__match_args__ if name not in changes}, **changes)
-
-    # copy.copy, copy.deepcopy and pickle: restore the slots without __setattr__.
-    def __getstate__(self) -> dict[str, Any]:
-        missing = object()
-        state = {name: getattr(self, name, missing) for name in _slot_names(type(self))}
-        return {name: value for name, value in state.items() if value is not missing}
-
-    def __setstate__(self, state: Mapping[str, Any]) -> None:
-        for name, value in state.items():
-            object.__setattr__(self, name, value)
 
 
 # -- the values that cross the transport boundary --------------------------------------
@@ -214,11 +148,14 @@ def _redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 @final
-@_fields("method", "url", "headers", "body")
+@_fields("method", "url", "headers", "body", "deadline")
 class Request(_Value):
     """One HTTP request the core wants sent.
 
     ``headers`` may hold an ``Authorization`` header; it is never shown by ``repr``.
+    ``deadline`` is the call's deadline as a ``time.monotonic()`` reading, or ``None``
+    (see ``RetryPolicy.deadline``): the drivers cut the attempt's timeout to what
+    remains, and a transport may cut each read to it.
     """
 
     __slots__ = ()
@@ -226,15 +163,18 @@ class Request(_Value):
     url: str
     headers: Mapping[str, str]
     body: bytes | None = None
+    deadline: float | None = None
 
-    def __new__(cls, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None) -> Request:
-        return _tuple_new(cls, (method, url, headers, body))
+    def __new__(
+        cls, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None, deadline: float | None = None
+    ) -> Request:
+        return _tuple_new(cls, (method, url, headers, body, deadline))
 
     def __repr__(self) -> str:
         size = "None" if self.body is None else f"<{len(self.body)} bytes>"
         return (
             f"Request(method={self.method!r}, url={self.url!r}, "
-            f"headers={_redact_headers(self.headers)!r}, body={size})"
+            f"headers={_redact_headers(self.headers)!r}, body={size}, deadline={self.deadline!r})"
         )
 
 

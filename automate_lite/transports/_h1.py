@@ -1,7 +1,7 @@
 """The HTTP/1.1 response reader of the asyncio transport, apart from any socket.
 
 Sans-IO: :class:`ResponseParser` is fed bytes as they arrive and says when a response
-is complete; the connection (``aio._Connection``) owns the socket and the timers. What
+is complete; the connection (``_aioconn._Connection``) owns the socket and the timers. What
 it accepts and refuses is h11's (0.16) reading of a response, written again here so the
 core stays dependency-light, and held to h11 by a differential fuzz test
 (``tests/test_h1_parser.py``):

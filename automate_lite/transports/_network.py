@@ -17,6 +17,8 @@ from ..errors import TransportError, UsageError
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
+    "DECODED_CODINGS",
+    "BodyLimit",
     "bypass_proxy",
     "check_max_response_bytes",
     "decode_body",
@@ -50,34 +52,95 @@ def too_large(limit: int, transport: str) -> TransportError:
     )
 
 
+#: The codings :class:`BodyLimit` decodes; the adapters ask for these only.
+DECODED_CODINGS = ("gzip", "x-gzip", "deflate")
+
+
+class BodyLimit:
+    """A response body, collected a chunk at a time, decoded from ``gzip``/``deflate``
+    as it comes (``coding``; other codings and none are kept as they are), and refused
+    with :func:`too_large` as soon as the decoded size passes ``limit`` bytes (``None``:
+    no limit).
+
+    Every transport collects bodies through it, so all apply the same limit the same
+    way: after decompression, without ever inflating more than ``limit`` bytes in memory
+    (a small gzip bomb cannot take more than the limit).
+    """
+
+    __slots__ = ("limit", "transport", "size", "_parts", "_zlib", "_coding")
+
+    def __init__(self, limit: int | None, transport: str, coding: str | None = None) -> None:
+        self.limit = limit
+        self.transport = transport
+        self.size = 0
+        self._parts: list[bytes] = []
+        self._coding = (coding or "").strip().lower()
+        self._zlib: Any = None
+        if self._coding in ("gzip", "x-gzip"):
+            import zlib
+
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def check_length(self, declared: int | None) -> None:
+        """Refuse at once a body whose (undecoded) ``Content-Length`` is over the limit."""
+        if declared is not None and self.limit is not None and not self._coding and declared > self.limit:
+            raise too_large(self.limit, self.transport)
+
+    def _keep(self, data: bytes) -> None:
+        if data:
+            self.size += len(data)
+            if self.limit is not None and self.size > self.limit:
+                raise too_large(self.limit, self.transport)
+            self._parts.append(data)
+
+    def feed(self, chunk: bytes) -> None:
+        """Add the next chunk of the body as it came off the wire."""
+        if not chunk:
+            return
+        if self._coding == "deflate" and self._zlib is None:
+            import zlib
+
+            # RFC 9110 "deflate" is the zlib format; some servers send raw deflate.
+            wrapped = len(chunk) < 2 or (chunk[0] & 0x0F == 8 and (chunk[0] * 256 + chunk[1]) % 31 == 0)
+            self._zlib = zlib.decompressobj() if wrapped else zlib.decompressobj(-zlib.MAX_WBITS)
+        d = self._zlib
+        if d is None:
+            self._keep(chunk)
+            return
+        import zlib
+
+        try:
+            data = chunk
+            while data:
+                # Never more than one byte past the limit per call: the rest of the
+                # input waits in unconsumed_tail.
+                cap = 0 if self.limit is None else self.limit - self.size + 1
+                self._keep(d.decompress(data, cap))
+                data = d.unconsumed_tail
+        except zlib.error as e:
+            raise TransportError(f"the response body could not be decoded ({self._coding}): {e}") from None
+
+    def finish(self) -> bytes:
+        """The whole (decoded) body."""
+        if self._zlib is not None:
+            import zlib
+
+            try:
+                self._keep(self._zlib.flush())
+            except zlib.error as e:
+                raise TransportError(f"the response body could not be decoded ({self._coding}): {e}") from None
+        parts = self._parts
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
 def decode_body(coding: str, body: bytes, limit: int | None, transport: str) -> bytes:
     """``body`` decoded from ``gzip``/``deflate`` (as urllib3 does), never inflating past
-    ``limit`` bytes; other codings are returned as they are."""
-    coding = coding.strip().lower()
-    if coding not in ("gzip", "x-gzip", "deflate") or not body:
+    ``limit`` bytes; other codings are returned as they are (see :class:`BodyLimit`)."""
+    if coding.strip().lower() not in DECODED_CODINGS or not body:
         return body
-    import zlib
-
-    cap = 0 if limit is None else limit + 1  # zlib: 0 is "no bound"
-    try:
-        if coding == "deflate":
-            try:
-                d = zlib.decompressobj()
-                out = d.decompress(body, cap)
-            except zlib.error:  # raw deflate, without the zlib wrapper
-                d = zlib.decompressobj(-zlib.MAX_WBITS)
-                out = d.decompress(body, cap)
-        else:
-            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            out = d.decompress(body, cap)
-        if limit is not None and (len(out) > limit or d.unconsumed_tail):
-            raise too_large(limit, transport)
-        out += d.flush()  # all input was taken: what is left is a few buffered bytes
-        if limit is not None and len(out) > limit:
-            raise too_large(limit, transport)
-    except zlib.error as e:
-        raise TransportError(f"the response body could not be decoded ({coding}): {e}") from None
-    return out
+    collected = BodyLimit(limit, transport, coding)
+    collected.feed(body)
+    return collected.finish()
 
 
 def rebuild(cls: Callable[..., _T], settings: Mapping[str, Any]) -> _T:

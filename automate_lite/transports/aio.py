@@ -19,33 +19,28 @@ answers delimited by ``Content-Length``, ``Transfer-Encoding: chunked`` or the e
 the connection; ``gzip``/``deflate`` bodies decoded (as urllib3 does). No HTTP/2, no
 pipelining, no redirects (a redirect must not carry the ``Authorization`` header to
 another host; status codes are the core's business).
+
+The transport is in three modules, by responsibility: this one (the public class:
+settings, origins, sending, closing), :mod:`._aioconn` (one connection: the protocol
+object, its timers, handing bytes to the parser of :mod:`._h1`) and :mod:`._aiopool`
+(pools per event loop and origin, the request head, opening a connection and proxy
+tunnelling).
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import re
 import ssl
-import sys
 import threading
-import types
-import weakref
-from typing import TYPE_CHECKING, AsyncGenerator, Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from .._core.config import tls_from_env
 from .._core.urls import split_url
 from .._core.values import Request, Response
-from ..errors import (
-    ConnectError,
-    ConnectionLostError,
-    ConnectTimeout,
-    ReadTimeout,
-    TLSError,
-    TransportError,
-    UsageError,
-)
-from ._h1 import CONNECT, HEAD, LENGTH, NO_BODY, PLAIN, ProtocolViolation, ResponseParser, TooLarge
+from ..errors import ConnectError, ConnectionLostError, ConnectTimeout, TLSError, TransportError, UsageError
+from ._aioconn import _Connection, _StaleConnection
+from ._aiopool import _LoopState, _next_turn, _Origin, _Pool, _PoolKey, open_connection, request_head
+from ._h1 import NO_BODY, PLAIN
 from ._network import (
     DEFAULT_MAX_RESPONSE_BYTES,
     bypass_proxy,
@@ -54,7 +49,6 @@ from ._network import (
     network_settings,
     parse_proxy,
     rebuild,
-    too_large,
 )
 
 if TYPE_CHECKING:
@@ -64,363 +58,7 @@ __all__ = ["AsyncioTransport"]
 
 #: Methods the transport itself may send twice (see "Reuse" in :class:`AsyncioTransport`).
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-#: http.client sends ``Content-Length: 0`` for these when there is no body; so do we.
-_EXPECTS_BODY = frozenset({"POST", "PUT", "PATCH"})
-#: Request header names that change what the transport itself writes.
-_SPECIAL = frozenset({"host", "content-length", "transfer-encoding", "connection"})
-_BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _MAX_ORIGINS = 512  # cached URL prefixes before the cache starts over
-
-_PoolKey = tuple[str, str, int]
-
-
-class _StaleConnection(ConnectionLostError):
-    """A connection closed before a single byte of the answer arrived."""
-
-
-# --------------------------------------------------------------------------- pools
-
-
-class _Pool:
-    """The connections of one event loop to one ``(scheme, host, port)``.
-
-    ``count`` is the number of slots taken: idle connections, connections in use and
-    connections being opened. At most ``limit``; a task that finds none free queues
-    in ``waiters`` (FIFO) and is handed a connection, or a slot to open one with
-    (``None``), when a request ends.
-    """
-
-    __slots__ = ("idle", "count", "limit", "waiters")
-
-    def __init__(self, limit: int) -> None:
-        self.idle: list[_Connection] = []
-        self.count = 0
-        self.limit = limit
-        self.waiters: collections.deque[asyncio.Future[_Connection | None]] = collections.deque()
-
-    def put(self, conn: _Connection) -> None:
-        """A request on ``conn`` ended and ``conn`` may be reused: hand it on or keep it."""
-        waiters = self.waiters
-        while waiters:
-            w = waiters.popleft()
-            if not w.done():  # a cancelled waiter stays queued until it is popped
-                w.set_result(conn)
-                return
-        conn.idle = True
-        self.idle.append(conn)
-
-    def free(self) -> None:
-        """A slot is no longer used (its connection closed): hand it on or release it."""
-        waiters = self.waiters
-        while waiters:
-            w = waiters.popleft()
-            if not w.done():
-                w.set_result(None)
-                return
-        self.count -= 1
-
-    async def wait(self, loop: asyncio.AbstractEventLoop) -> _Connection | None:
-        """Queue for a connection (or a slot, ``None``) as soon as one is freed."""
-        fut: asyncio.Future[_Connection | None] = loop.create_future()
-        self.waiters.append(fut)
-        try:
-            return await fut
-        except BaseException:
-            # Cancelled after being handed something: hand it on rather than lose it.
-            if fut.done() and not fut.cancelled():
-                got = fut.result()
-                if got is None:
-                    self.free()
-                else:
-                    self.put(got)
-            raise
-
-    def close_idle(self) -> None:
-        """Close every idle connection and release its slot."""
-        idle, self.idle = self.idle, []
-        for conn in idle:
-            conn.idle = False
-            conn.abort()
-            self.free()
-
-
-class _LoopState:
-    """Everything the transport keeps for one event loop."""
-
-    __slots__ = ("loop_ref", "pools", "closer", "watching", "__weakref__")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        try:
-            ref: Callable[[], asyncio.AbstractEventLoop | None] = weakref.ref(loop)
-        except TypeError:  # pragma: no cover - a loop class without weak references
-            ref = lambda: loop  # noqa: E731
-        self.loop_ref = ref
-        self.pools: dict[_PoolKey, _Pool] = {}
-        self.closer: AsyncGenerator[None, None] | None = None
-        self.watching = False  # set once: never a second finaliser after shutdown began
-
-    def close_idle(self) -> None:
-        for pool in list(self.pools.values()):
-            pool.close_idle()
-
-    def watch_loop_shutdown(self) -> None:
-        """Close this loop's connections when the loop shuts down.
-
-        asyncio has no "loop closing" callback, but ``asyncio.run`` (and
-        ``asyncio.Runner``, pytest-asyncio, IsolatedAsyncioTestCase) finalise the loop's
-        async generators before closing it. A started generator parked at its ``yield``
-        is such a finaliser; its ``finally`` runs on the loop, while transports can still
-        be closed cleanly. Without it every ``asyncio.run`` would leave its idle
-        connections to the garbage collector ("unclosed transport").
-        """
-        self.watching = True
-        if sys.get_asyncgen_hooks().firstiter is None:
-            # A loop that does not track async generators would never finalise this
-            # one; its connections are left to close() and the garbage collector.
-            return
-        agen = _close_on_shutdown(self)
-        step = agen.asend(None)  # registers the generator with the running loop
-        try:
-            step.send(None)  # runs it to its ``yield``
-        except StopIteration:
-            pass
-        self.closer = agen
-
-
-@types.coroutine
-def _next_turn() -> Generator[None, None, None]:
-    """``asyncio.sleep(0)`` without going through ``asyncio.sleep`` (which tests patch)."""
-    yield
-
-
-async def _close_on_shutdown(state: _LoopState) -> AsyncGenerator[None, None]:
-    try:
-        yield
-    finally:
-        for pool in list(state.pools.values()):
-            pool.close_idle()
-        state.pools.clear()
-        # Let the transports' connection_lost callbacks run (they close the sockets).
-        await _next_turn()
-
-
-# ---------------------------------------------------------------------- connections
-
-
-class _Connection(asyncio.Protocol):
-    """One HTTP/1.1 connection: writes a request, parses the answer as it arrives.
-
-    ``start`` returns a future that gets the :class:`Response`, or a
-    :class:`TransportError` (the connection is then already aborted).
-    """
-
-    __slots__ = (
-        "pool", "loop", "transport", "buf", "waiter", "dead", "idle", "requests", "got_bytes",
-        "close_after", "reusable", "timeout", "timer", "last_read", "armed_read", "parser",
-    )
-
-    def __init__(self, pool: _Pool, loop: asyncio.AbstractEventLoop, limit: int | None = None) -> None:
-        self.pool = pool
-        self.loop = loop
-        self.transport: asyncio.Transport | None = None
-        self.buf = bytearray()
-        self.waiter: asyncio.Future[Response] | None = None
-        self.dead = False  # EOF, error or unexpected bytes seen: never reuse
-        self.idle = False  # in pool.idle
-        self.requests = 0  # requests started on this connection
-        self.got_bytes = False  # a byte of the current answer arrived
-        self.close_after = False  # the request said "Connection: close"
-        self.reusable = False  # set when an answer completes
-        # read timeout
-        self.timeout: float | None = None
-        self.timer: asyncio.TimerHandle | None = None
-        self.last_read = 0.0
-        self.armed_read = 0.0
-        self.parser = ResponseParser(limit)
-
-    # -- asyncio.Protocol
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        if self.waiter is None:
-            # Bytes nobody asked for (a "408 Request Timeout" before a close, say):
-            # the connection is out of step and must not carry another request.
-            self.dead = True
-            self.abort()
-            return
-        self.got_bytes = True
-        if self.timeout is not None:
-            self.last_read = self.loop.time()
-        self.buf += data
-        try:
-            if self.parser.feed(self.buf):
-                self._finish()
-        except TooLarge as e:
-            self._fail(too_large(e.limit, "AsyncioTransport"))
-        except ProtocolViolation as e:
-            self._fail(ConnectionLostError(f"the server sent an invalid response: {e}"))
-
-    def eof_received(self) -> bool:
-        self.dead = True
-        return False  # close the transport; connection_lost follows
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.dead = True
-        if self.idle:
-            self.idle = False
-            try:
-                self.pool.idle.remove(self)
-            except ValueError:  # pragma: no cover - not in the list after all
-                pass
-            else:
-                self.pool.free()
-        if self.waiter is None:
-            return
-        if exc is None:
-            try:
-                if self.parser.eof(self.buf):
-                    self._finish()
-                    return
-            except TooLarge as e:
-                self._fail(too_large(e.limit, "AsyncioTransport"))
-                return
-        self._fail(self._lost_error(exc))
-
-    # -- requests
-
-    @property
-    def usable(self) -> bool:
-        """True when the connection can carry the next request."""
-        t = self.transport
-        return not self.dead and t is not None and not t.is_closing()
-
-    def start(self, data: bytes, body: bytes | None, kind: int, close_after: bool, timeout: float | None) -> asyncio.Future[Response]:
-        """Write one request; the returned future gets its answer."""
-        fut: asyncio.Future[Response] = self.loop.create_future()
-        self.waiter = fut
-        self.requests += 1
-        self.got_bytes = False
-        self.parser.start(kind)
-        self.close_after = close_after
-        self.reusable = False
-        self.timeout = timeout
-        if timeout is not None:
-            self.armed_read = self.last_read = now = self.loop.time()
-            self.timer = self.loop.call_at(now + timeout, self._on_timer)
-        transport = self.transport
-        assert transport is not None
-        if body is None:
-            transport.write(data)
-        elif len(body) <= 65536:
-            transport.write(data + body)  # one write, usually one segment
-        else:
-            transport.write(data)
-            transport.write(body)
-        return fut
-
-    def abort(self) -> None:
-        """Close at once, dropping anything unsent or unread."""
-        self.dead = True
-        t = self.transport
-        if t is not None and not t.is_closing():
-            t.abort()
-
-    def _on_timer(self) -> None:
-        self.timer = None
-        if self.waiter is None or self.timeout is None:
-            return
-        if self.last_read != self.armed_read:
-            # Bytes arrived since the timer was set: the timeout counts from the last read.
-            self.armed_read = self.last_read
-            self.timer = self.loop.call_at(self.last_read + self.timeout, self._on_timer)
-            return
-        stage = "no response headers arrived" if self.parser.mode == HEAD else "the response body stalled"
-        self._fail(ReadTimeout(f"{stage} within the read timeout of {self.timeout}s"))
-
-    def _fail(self, exc: TransportError) -> None:
-        self.dead = True
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        waiter, self.waiter = self.waiter, None
-        self.abort()
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(exc)
-
-    def _lost_error(self, exc: Exception | None) -> TransportError:
-        why = f": {exc}" if exc is not None and str(exc) else ""
-        if isinstance(exc, ssl.SSLError):
-            return ConnectionLostError(f"the connection was lost (TLS){why}")
-        if not self.got_bytes:
-            return _StaleConnection(f"the connection was closed before any response arrived{why}")
-        mode = self.parser.mode
-        if mode == HEAD:
-            return ConnectionLostError(f"the connection was closed in the middle of the response headers{why}")
-        if mode == LENGTH:
-            got = len(self.buf)
-            return ConnectionLostError(
-                f"the connection was lost: IncompleteRead({got} bytes read, {self.parser.remaining - got} more expected){why}"
-            )
-        return ConnectionLostError(f"the connection was closed in the middle of a chunked body{why}")
-
-    def _finish(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        p = self.parser
-        resp = Response(p.status, p.headers, p.body)
-        # Leftover bytes mean the server answered something we did not ask: do not reuse.
-        self.reusable = p.keep_alive and not self.close_after and not self.dead and not self.buf
-        waiter, self.waiter = self.waiter, None
-        p.headers = {}
-        p.body = b""
-        if not self.reusable and not (p.tunnel and not self.buf):
-            # (A CONNECT's 2xx is a tunnel, HTTP/1.0 or not: TLS starts on this socket.)
-            self.abort()
-        if waiter is not None and not waiter.done():
-            waiter.set_result(resp)
-
-
-# ---------------------------------------------------------------------------- origins
-
-
-class _Origin:
-    """What the transport knows about one ``scheme://host:port``, computed once."""
-
-    __slots__ = (
-        "key", "connect_host", "connect_port", "ssl", "server_hostname",
-        "tunnel", "tunnel_head", "target_prefix", "host_line", "proxy_line", "delegate",
-    )
-
-    def __init__(self) -> None:
-        self.key: _PoolKey = ("", "", 0)
-        self.connect_host = ""
-        self.connect_port = 0
-        self.ssl: ssl.SSLContext | None = None
-        self.server_hostname: str | None = None
-        self.tunnel = False  # CONNECT through the proxy, then TLS
-        self.tunnel_head = b""
-        self.target_prefix = ""  # "http://host:port" when talking to a proxy in absolute form
-        self.host_line = ""  # "Host: ...\r\n", plus proxy_line
-        self.proxy_line = ""  # "Proxy-Authorization: ...\r\n" for an http target through a proxy
-        self.delegate = False  # a proxy this transport does not speak: use the threaded transport
-
-
-# -------------------------------------------------------------------------- transport
-
-
-class _RequestHead(bytes):
-    """The request line and headers as sent: bytes whose ``repr`` hides them, since
-    they hold the ``Authorization`` header and tracebacks that print local variables
-    (``pytest --showlocals``, Sentry) show every frame holding them."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"<request head, {len(self)} bytes, not shown>"
 
 
 class AsyncioTransport:
@@ -638,7 +276,7 @@ class AsyncioTransport:
             return await self._delegated().send(request, timeout)
         method = request.method
         body = request.body
-        data, close_after = self._request_head(method, origin, target, request.headers, body)
+        data, close_after = request_head(method, origin, target, request.headers, body, self._methods)
         pool = state.pools.get(origin.key)
         if pool is None:
             pool = state.pools[origin.key] = _Pool(self.max_connections_per_host)
@@ -706,9 +344,9 @@ class AsyncioTransport:
         conn = _Connection(pool, loop, self.max_response_bytes)
         try:
             if timeout is None:
-                await self._open(conn, origin, loop)
+                await open_connection(conn, origin, loop)
             else:
-                await asyncio.wait_for(self._open(conn, origin, loop), timeout)
+                await asyncio.wait_for(open_connection(conn, origin, loop), timeout)
         except BaseException as e:
             conn.abort()
             if isinstance(e, TransportError):
@@ -721,73 +359,6 @@ class AsyncioTransport:
                 raise ConnectError(f"could not connect: {e}") from None
             raise
         return conn
-
-    async def _open(self, conn: _Connection, origin: _Origin, loop: asyncio.AbstractEventLoop) -> None:
-        if not origin.tunnel:
-            await loop.create_connection(
-                lambda: conn,
-                origin.connect_host,
-                origin.connect_port,
-                ssl=origin.ssl,
-                server_hostname=origin.server_hostname if origin.ssl is not None else None,
-            )
-            return
-        await loop.create_connection(lambda: conn, origin.connect_host, origin.connect_port)
-        try:
-            resp = await conn.start(origin.tunnel_head, None, CONNECT, False, None)
-        except TransportError as e:
-            raise ConnectError(f"the proxy failed: {e.reason}") from None
-        if not 200 <= resp.status < 300:
-            raise ConnectError(f"the proxy failed: {resp.status} {conn.parser.reason}".rstrip())
-        if not conn.parser.tunnel or not conn.usable:
-            raise ConnectError("the proxy closed the connection after answering CONNECT")
-        conn.requests = 0  # the CONNECT does not count as a reuse
-        conn.dead = False
-        assert origin.ssl is not None and conn.transport is not None
-        tls = await loop.start_tls(conn.transport, conn, origin.ssl, server_hostname=origin.server_hostname)
-        if tls is None:  # pragma: no cover - only when the connection closed meanwhile
-            raise ConnectError("the proxy closed the tunnel during the TLS handshake")
-        conn.transport = tls
-
-    def _request_head(
-        self, method: str, origin: _Origin, target: str, headers: Mapping[str, str], body: bytes | None
-    ) -> tuple[bytes, bool]:
-        """The bytes of the request line and headers, and whether the request asks to close."""
-        if method not in self._methods:
-            if not _TOKEN.fullmatch(method):
-                raise UsageError(f"not a valid HTTP method: {method!r}")
-            self._methods.add(method)
-        if _BAD_TARGET.search(target):
-            raise UsageError(
-                f"the URL path and query must be percent-encoded (no spaces or control characters): {target!r}"
-            )
-        fields = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
-        n = len(headers)
-        # Each header must stay one line: a CR or LF in a name or value could forge
-        # headers or a second request.
-        if fields.count("\n") != n or fields.count("\r") != n:
-            raise UsageError("request header names and values must not contain line breaks (CR or LF)")
-        host_line = origin.host_line
-        close_after = framed = False
-        if not _SPECIAL.isdisjoint(map(str.lower, headers)):
-            given = {name.lower(): value for name, value in headers.items()}
-            if "host" in given:
-                host_line = origin.proxy_line
-            close_after = "close" in given.get("connection", "").lower()
-            framed = "content-length" in given or "transfer-encoding" in given
-        if framed:
-            length = ""
-        elif body is not None:
-            length = f"Content-Length: {len(body)}\r\n"
-        elif method in _EXPECTS_BODY:
-            length = "Content-Length: 0\r\n"
-        else:
-            length = ""
-        text = f"{method} {origin.target_prefix}{target} HTTP/1.1\r\n{host_line}{fields}{length}\r\n"
-        try:
-            return _RequestHead(text, "latin-1"), close_after
-        except UnicodeEncodeError:
-            raise UsageError("request header names and values must be Latin-1 text") from None
 
     def _delegated(self) -> ThreadedAsyncTransport:
         d = self._delegate

@@ -30,6 +30,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("AiohttpTransport needs aiohttp: pip install 'automate-lite[aiohttp]'") from exc
 
 from .._core.values import Request, Response
+from ._network import DECODED_CODINGS, DEFAULT_MAX_RESPONSE_BYTES, BodyLimit, check_max_response_bytes
 from ..errors import (
     ConnectError,
     ConnectionLostError,
@@ -46,6 +47,12 @@ __all__ = ["AiohttpTransport"]
 # releases raise a plain ServerTimeoutError whose message starts "Connection timeout".
 _CONNECTION_TIMEOUT: type[BaseException] | None = getattr(aiohttp, "ConnectionTimeoutError", None)
 
+# aiohttp >= 3.10 can leave one request's body undecoded (``auto_decompress=False``), so
+# BodyLimit decodes it a bounded chunk at a time; older releases decode each network chunk
+# whole, and the body is only counted.
+_RAW: dict[str, bool] = (
+    {"auto_decompress": False} if tuple(int(p) for p in aiohttp.__version__.split(".")[:2] if p.isdigit()) >= (3, 10) else {}
+)
 
 class AiohttpTransport:
     """Async transport that sends each request through ``session``, an
@@ -76,16 +83,26 @@ class AiohttpTransport:
         async with aiohttp.ClientSession() as session:
             client = AsyncActionClient.new_client(url, authorizer, transport=AiohttpTransport(session))
             status = await client.status(action_id)
+
+
+    ``max_response_bytes`` (64 MiB unless given; ``None`` for no limit) bounds a response
+    body after decoding, as in the built-in transports: a larger one is a
+    :class:`~automate_lite.errors.TransportError` saying the limit, and is never held in
+    memory whole. To that end the transport asks for ``Accept-Encoding: gzip, deflate``
+    (unless the request names its own) and decodes those itself, a chunk at a time.
     """
 
-    __slots__ = ("session", "_timeouts")
+    __slots__ = ("session", "max_response_bytes", "_timeouts")
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, *, max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES
+    ) -> None:
         if not isinstance(session, aiohttp.ClientSession):
             raise UsageError(
                 f"AiohttpTransport needs an aiohttp.ClientSession, got {type(session).__name__}; "
                 "make one with `async with aiohttp.ClientSession() as session:`"
             )
+        self.max_response_bytes = check_max_response_bytes(max_response_bytes)
         self.session = session
         self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
 
@@ -107,6 +124,9 @@ class AiohttpTransport:
                 "keep it open for as long as a client uses the transport"
             )
         stage = "no response headers arrived"
+        headers = request.headers
+        if not any(k.lower() == "accept-encoding" for k in headers):
+            headers = {**headers, "Accept-Encoding": "gzip, deflate"}  # what BodyLimit decodes
         try:
             # ``async with``: the connection goes back to the pool, or is closed when
             # the body was not read to the end (an error, a cancellation).
@@ -114,19 +134,28 @@ class AiohttpTransport:
                 request.method,
                 # The core already percent-encoded the URL; stop yarl re-quoting it.
                 URL(request.url, encoded=True),
-                headers=request.headers,
+                headers=headers,
                 data=request.body,
                 allow_redirects=False,
                 raise_for_status=False,
                 timeout=self._timeout(timeout),
+                **_RAW,
             ) as resp:
                 stage = "the response body stalled"
-                body = await resp.read()
-                headers: dict[str, str] = {}
+                coding = resp.headers.get("Content-Encoding", "").strip().lower() if _RAW else ""
+                # Other codings (a server that ignored Accept-Encoding) are kept as they are,
+                # as the built-in transports do; the size is bounded either way.
+                collected = BodyLimit(self.max_response_bytes, "AiohttpTransport", coding if coding in DECODED_CODINGS else None)
+                if "Content-Encoding" not in resp.headers:
+                    collected.check_length(resp.content_length)
+                async for chunk in resp.content.iter_chunked(65536):
+                    collected.feed(chunk)
+                body = collected.finish()
+                out: dict[str, str] = {}
                 for name, value in resp.headers.items():
                     key = name.lower()
-                    headers[key] = f"{headers[key]}, {value}" if key in headers else value
-                return Response(resp.status, headers, body)
+                    out[key] = f"{out[key]}, {value}" if key in out else value
+                return Response(resp.status, out, body)
         except aiohttp.ClientSSLError as e:
             raise TLSError(f"TLS failed: {_reason(e)}") from None
         except aiohttp.ClientConnectorError as e:

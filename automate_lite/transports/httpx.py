@@ -28,6 +28,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("HttpxTransport needs httpx: pip install 'automate-lite[httpx]'") from exc
 
 from .._core.values import Request, Response
+from ._network import DECODED_CODINGS, DEFAULT_MAX_RESPONSE_BYTES, BodyLimit, check_max_response_bytes
 from ..errors import (
     ConnectError,
     ConnectionLostError,
@@ -71,17 +72,25 @@ class HttpxTransport:
             flows = AsyncFlowsClient.new_client(client_id, get_authorizer, authorizer, transport=HttpxTransport(http))
             async for flow in flows.iter_flows():
                 print(flow["id"])
+
+
+    ``max_response_bytes`` (64 MiB unless given; ``None`` for no limit) bounds a response
+    body after decoding, as in the built-in transports: a larger one is a
+    :class:`~automate_lite.errors.TransportError` saying the limit, and is never held in
+    memory whole. To that end the transport asks for ``Accept-Encoding: gzip, deflate``
+    (unless the request names its own) and decodes those itself, a chunk at a time.
     """
 
-    __slots__ = ("client", "_timeouts")
+    __slots__ = ("client", "max_response_bytes", "_timeouts")
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, *, max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES) -> None:
         if not isinstance(client, httpx.AsyncClient):
             hint = " (httpx.Client is the sync one)" if isinstance(client, httpx.Client) else ""
             raise UsageError(
                 f"HttpxTransport needs an httpx.AsyncClient, got {type(client).__name__}{hint}; "
                 "make one with `async with httpx.AsyncClient() as client:`"
             )
+        self.max_response_bytes = check_max_response_bytes(max_response_bytes)
         self.client = client
         self._timeouts: dict[float | None, httpx.Timeout] = {}
 
@@ -105,17 +114,20 @@ class HttpxTransport:
         # Headers and body are awaited apart so that a read timeout can say which stalled.
         stage = "no response headers arrived"
         try:
+            headers = request.headers
+            if not any(k.lower() == "accept-encoding" for k in headers):
+                headers = {**headers, "Accept-Encoding": "gzip, deflate"}  # what BodyLimit decodes
             built = client.build_request(
                 request.method,
                 request.url,
-                headers=request.headers,
+                headers=headers,
                 content=request.body,
                 timeout=self._timeout(timeout),
             )
             resp = await client.send(built, follow_redirects=False, stream=True)
             stage = "the response body stalled"
             try:
-                body = await resp.aread()
+                body = await _read(resp, self.max_response_bytes)
             finally:
                 await resp.aclose()
         except httpx.ConnectTimeout:
@@ -145,8 +157,25 @@ class HttpxTransport:
             if isinstance(e, ssl.SSLCertVerificationError):
                 raise TLSError(f"TLS failed: {_reason(e)}") from None
             raise ConnectionLostError(f"the connection was lost (TLS): {_reason(e)}") from None
-        headers = dict(resp.headers.items())  # lower-case names, repeats joined with ", "
-        return Response(resp.status_code, headers, body)
+        # lower-case names, repeats joined with ", "
+        return Response(resp.status_code, dict(resp.headers.items()), body)
+
+
+async def _read(resp: httpx.Response, limit: int | None) -> bytes:
+    """The body, decoded and bounded by :class:`BodyLimit` (httpx's own decoders inflate
+    a whole network chunk at once, so identity, gzip and deflate are read raw)."""
+    coding = resp.headers.get("content-encoding", "").strip().lower()
+    if coding in ("", "identity") or coding in DECODED_CODINGS:
+        collected = BodyLimit(limit, "HttpxTransport", coding if coding in DECODED_CODINGS else None)
+        length = resp.headers.get("content-length", "")
+        collected.check_length(int(length) if length.isdigit() else None)
+        async for chunk in resp.aiter_raw():
+            collected.feed(chunk)
+    else:  # a coding the server chose anyway (br, zstd...): httpx decodes it, we count
+        collected = BodyLimit(limit, "HttpxTransport")
+        async for chunk in resp.aiter_bytes():
+            collected.feed(chunk)
+    return collected.finish()
 
 
 def _caused_by_ssl(exc: BaseException) -> bool:
