@@ -203,20 +203,54 @@ def test_legacy_methods_ask_the_callback_for_the_originals_scopes() -> None:
     ops = FlowsClient(None, callback, al.BearerTokenAuthorizer("service-only"), transport=_PicklableTransport()).ops
     assert _auth(_step(ops.enumerate_runs())) == f"Bearer {SERVICE_TOKEN}"
     assert callback.scopes == [al.RUN_STATUS_SCOPE]
-    _step(ops.list_flow_runs(FID))
-    assert _auth(_step(ops.get_flow_definition_for_run(FID, None, RID))) == f"Bearer {SERVICE_TOKEN}"
+    # As the original: the flow's own scope for the runs of one flow and a run's definition.
+    assert _auth(_step(ops.list_flow_runs(FID))) == f"Bearer {FLOW_TOKEN}"
+    assert callback.scopes == [al.RUN_STATUS_SCOPE, flow_scope(FID)]
+    assert _auth(_step(ops.get_flow_definition_for_run(FID, None, RID))) == f"Bearer {FLOW_TOKEN}"
     _step(ops.flow_action_update(RID, tags=["x"]))
     _step(ops.update_runs([RID], add_tags=["x"]))
-    assert callback.scopes == [al.RUN_STATUS_SCOPE, al.RUN_MANAGE_SCOPE]  # remembered per scope
+    assert callback.scopes == [al.RUN_STATUS_SCOPE, flow_scope(FID), al.RUN_MANAGE_SCOPE]  # remembered per scope
     assert _auth(_step(ops.resume_run(RID, FID))) == f"Bearer {FLOW_TOKEN}"
-    assert callback.scopes[-1] == flow_scope(FID)
-    assert _auth(_step(ops.resume_run(RID))) == "Bearer service-only"
+    assert _auth(_step(ops.list_flow_runs(FID, authorizer=None))) == ""
     override = al.BearerTokenAuthorizer("per-call")
     for op in (ops.enumerate_runs(authorizer=override), ops.flow_action_update(RID, label="l", authorizer=override),
                ops.update_runs([RID], status="x", authorizer=override)):
         assert _auth(_step(op)) == "Bearer per-call"
     without = FlowsClient(None, None, al.BearerTokenAuthorizer("service-only"), transport=_PicklableTransport()).ops
     assert _auth(_step(without.enumerate_runs())) == "Bearer service-only"
+
+
+def _json_response(doc: Any) -> al.Response:
+    import json
+
+    return al.Response(200, {"content-type": "application/json"}, json.dumps(doc).encode())
+
+
+def test_resume_run_finds_the_runs_flow_and_uses_its_token() -> None:
+    callback = Callback()
+    ops = FlowsClient(None, callback, al.BearerTokenAuthorizer("service-only"), transport=_PicklableTransport()).ops
+    op = ops.resume_run(RID)
+    lookup = _step(op)  # no flow_id: the run is looked up (service token) for its flow
+    assert (lookup.method, urllib.parse.urlsplit(lookup.url).path) == ("GET", f"/runs/{RID}")
+    assert _auth(lookup) == "Bearer service-only"
+    instruction = op.send(_json_response({"run_id": RID, "flow_id": FID, "status": "INACTIVE"}))
+    while isinstance(instruction, al.Call):
+        instruction = op.send(instruction.fn())
+    assert isinstance(instruction, al.Request)
+    assert (instruction.method, urllib.parse.urlsplit(instruction.url).path) == ("POST", f"/runs/{RID}/resume")
+    assert _auth(instruction) == f"Bearer {FLOW_TOKEN}" and callback.scopes == [flow_scope(FID)]
+    # A run document naming no flow: the service token.
+    op = ops.resume_run(RID)
+    _step(op)
+    assert _auth(op.send(_json_response({"run_id": RID}))) == "Bearer service-only"
+    # A per-call authorizer, or no callback: nothing is looked up.
+    first = _step(ops.resume_run(RID, authorizer=al.BearerTokenAuthorizer("per-call")))
+    assert first.method == "POST" and _auth(first) == "Bearer per-call"
+    without = FlowsClient(None, None, al.BearerTokenAuthorizer("service-only"), transport=_PicklableTransport()).ops
+    first = _step(without.resume_run(RID))
+    assert first.method == "POST" and _auth(first) == "Bearer service-only"
+    with pytest.raises(al.UsageError, match="flow_scope"):
+        ops.resume_run(RID, FID, 42)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("is_async", [False, True])
@@ -323,9 +357,11 @@ def test_every_original_method_called_positionally(service: FlowsStub, provider:
         fc.flow_action_status(fid, None, rid)
         fc.flow_action_log(fid, None, rid, 10, False, None, None)
         fc.wait_for_run(rid, 30, 0.01)
-        fc.get_flow_definition_for_run(fid, None, rid)
+        # FLOWTOKEN: drop authorizer= once the stand-in accepts flow tokens
+        fc.get_flow_definition_for_run(fid, None, rid, auth)
         assert rid in [r["run_id"] for r in fc.enumerate_runs(None, ["SUCCEEDED"], None, 50, None, None, None)]
-        assert rid in [r["run_id"] for r in fc.list_flow_runs(fid, None, None, None, None, 50, None, None, None)]
+        # FLOWTOKEN: drop authorizer= once the stand-in accepts flow tokens
+        assert rid in [r["run_id"] for r in fc.list_flow_runs(fid, None, None, None, None, 50, None, None, None, auth)]
         fc.flow_action_update(rid, None, [BOB], ["new"], "relabelled")
         fc.update_runs([rid], ["more"], None, None, None, None, None, None, None, None, None)
         with pytest.raises(al.AutomateAPIError):
