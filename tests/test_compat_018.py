@@ -110,3 +110,49 @@ def test_flows_client_keyword_form(cls: Any) -> None:
     assert (client.client_id, client.authorizer_callback, client.authorizer) == ("cid", callback, auth)
     assert client.base_url == "https://flows.example.org" and client.http_timeout == 4.0
     assert cls(client_id="cid", get_authorizer_callback=callback).authorizer_callback is callback
+
+
+# -- the paging key each legacy listing sends ----------------------------------------
+
+FID = "3b6b1e9a-6b6f-4e3c-9c62-2a7f4d1c0e11"
+RID = "5c1f6a2e-0b8d-4f7e-9a41-6d2e8c3b7f90"
+
+
+def _first_request(op: Any) -> al.Request:
+    instruction = next(op)
+    while isinstance(instruction, al.Call):
+        instruction = op.send(instruction.fn())
+    assert isinstance(instruction, al.Request)
+    return instruction
+
+
+def _query(op: Any) -> list[tuple[str, str]]:
+    import urllib.parse
+
+    return urllib.parse.parse_qsl(urllib.parse.urlsplit(_first_request(op).url).query)
+
+
+def test_flows_listings_send_marker_as_the_flows_api_documents() -> None:
+    # 0.18 sent pagination_token on these; the Flows API (and globus-sdk) name it marker,
+    # and the stand-in, like the service, pages /flows and /runs by marker only.
+    ops = al.FlowsClient(None, None, al.BearerTokenAuthorizer("t"), "https://flows.example.org").ops
+    for op in (ops.list_flows(None, "m1", 5), ops.enumerate_runs(None, None, "m1", 5),
+               ops.list_flow_runs(FID, None, None, None, "m1", 5, authorizer=None)):
+        query = _query(op)
+        assert ("marker", "m1") in query
+        assert all(k not in ("pagination_token", "per_page") for k, _ in query)  # marker wins over per_page, as in 0.18
+    assert ("per_page", "5") in _query(ops.list_flows(None, None, 5))
+
+
+def test_provider_logs_send_pagination_token_on_the_legacy_routes() -> None:
+    # 0.18's ActionClient.log (and flow_action_log, which is it) sent pagination_token;
+    # the newer /actions/{id}/log route takes marker.
+    ops = al.FlowsClient(None, None, al.BearerTokenAuthorizer("t"), "https://flows.example.org").ops
+    assert ("pagination_token", "m2") in _query(ops.flow_action_log(FID, None, RID, 10, False, "m2", 3))
+    legacy = al.ActionClient("https://actions.example.org/p").ops
+    query = _query(legacy.log("a1", 10, False, "m3", 3))
+    assert ("pagination_token", "m3") in query and not any(k == "per_page" for k, _ in query)
+    assert ("per_page", "3") in _query(legacy.log("a1", 10, False, None, 3))
+    newer = al.ActionClient("https://actions.example.org/p", routes="actions").ops
+    assert ("marker", "m3") in _query(newer.log("a1", 10, False, "m3"))
+    assert ("marker", "m4") in _query(ops.get_run_logs(RID, 10, False, "m4"))
