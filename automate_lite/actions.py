@@ -234,7 +234,7 @@ class ActionOps(BaseOps):
 
         return watch_op(
             lambda: self.status(action_id), finished, settings, f"action {action_id!r}", on_update,
-            lambda: self.iter_log(action_id),
+            lambda marker: self.log(action_id, limit=100, marker=marker),
         )
 
 

@@ -454,4 +454,4 @@ class RunRoutes(FlowBase):
             return bool(doc.get("status") != "ACTIVE")
 
         return watch_op(lambda: self.get_run(rid, authorizer=authorizer), finished, settings, f"run {rid}",
-                        on_update, lambda: self.iter_run_logs(rid, authorizer=authorizer))
+                        on_update, lambda marker: self.get_run_logs(rid, limit=100, marker=marker, authorizer=authorizer))
