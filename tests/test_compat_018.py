@@ -3,11 +3,16 @@ its methods called positionally, sync and async, against the loopback stand-ins.
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+import uuid
+from typing import Any, Iterator
 
 import pytest
+from _drive import Driver
 
 import automate_lite as al
+from automate_lite.testing.action_provider import ActionProviderStub
+from automate_lite.testing.flows import FlowsStub
 from automate_lite.transports import AsyncioTransport, Urllib3Transport
 
 CLIENTS = [al.ActionClient, al.AsyncActionClient, al.FlowsClient, al.AsyncFlowsClient]
@@ -156,3 +161,139 @@ def test_provider_logs_send_pagination_token_on_the_legacy_routes() -> None:
     newer = al.ActionClient("https://actions.example.org/p", routes="actions").ops
     assert ("marker", "m3") in _query(newer.log("a1", 10, False, "m3"))
     assert ("marker", "m4") in _query(ops.get_run_logs(RID, 10, False, "m4"))
+
+
+# -- each original method, called positionally, sync and async -------------------------
+
+SERVICE_TOKEN = "svc-alice"
+FLOW_TOKEN = "flow-alice"
+ALICE = "urn:globus:auth:identity:aaaaaaaa-0000-0000-0000-000000000001"
+BOB = "urn:globus:auth:identity:bbbbbbbb-0000-0000-0000-000000000002"
+HELLO = {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "Parameters": {"greeting.$": "$.echo_string"},
+                                                  "ResultPath": "$.out", "End": True}}}
+SERVICE_PREFIX = al.RUN_STATUS_SCOPE.rsplit("/", 1)[0] + "/"
+
+
+def _callback(**kwargs: Any) -> al.BearerTokenAuthorizer:
+    """A user's callback: a service-scope token for a Flows scope, else the flow's."""
+    return al.BearerTokenAuthorizer(SERVICE_TOKEN if kwargs["flow_scope"].startswith(SERVICE_PREFIX) else FLOW_TOKEN)
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[FlowsStub]:
+    with FlowsStub(tokens={SERVICE_TOKEN: ALICE}, flow_tokens={FLOW_TOKEN: ALICE}) as stub:
+        yield stub
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[ActionProviderStub]:
+    with ActionProviderStub(tokens={SERVICE_TOKEN: ALICE}, prefix="/hello_world") as stub:
+        yield stub
+
+
+# The original SDK's positional parameters (globus-automate-client 0.18), method by method.
+ORIGINAL_ACTION = {
+    "introspect": [], "run": ["body", "request_id", "manage_by", "monitor_by", "label", "tags", "force_path"],
+    "status": ["action_id"], "get_definition": ["action_id"], "resume": ["action_id"], "cancel": ["action_id"],
+    "release": ["action_id"], "log": ["action_id", "limit", "reverse_order", "marker", "per_page"],
+}
+_LEGACY = ["flow_id", "flow_scope", "flow_action_id"]
+ORIGINAL_FLOWS = {
+    "deploy_flow": ["flow_definition", "title", "subtitle", "description", "keywords", "flow_viewers", "flow_starters",
+                    "flow_administrators", "subscription_id", "input_schema", "validate_definition", "validate_schema",
+                    "dry_run"],
+    "update_flow": ["flow_id", "flow_definition", "title", "subtitle", "description", "keywords", "flow_viewers",
+                    "flow_starters", "flow_administrators", "subscription_id", "input_schema", "validate_definition",
+                    "validate_schema"],
+    "get_flow": ["flow_id"], "delete_flow": ["flow_id"], "scope_for_flow": ["flow_id"],
+    "list_flows": ["roles", "marker", "per_page", "filters", "orderings", "role"],
+    "run_flow": ["flow_id", "flow_scope", "flow_input", "run_managers", "run_monitors", "dry_run", "label", "tags"],
+    "flow_action_status": _LEGACY, "get_flow_definition_for_run": _LEGACY, "flow_action_resume": _LEGACY,
+    "flow_action_release": _LEGACY, "flow_action_cancel": _LEGACY,
+    "flow_action_log": [*_LEGACY, "limit", "reverse_order", "marker", "per_page"],
+    "enumerate_runs": ["roles", "statuses", "marker", "per_page", "filters", "orderings", "role"],
+    "list_flow_runs": ["flow_id", "flow_scope", "statuses", "roles", "marker", "per_page", "filters", "orderings", "role"],
+    "flow_action_update": ["action_id", "run_managers", "run_monitors", "tags", "label"],
+    "update_runs": ["run_ids", "add_tags", "remove_tags", "set_tags", "add_run_managers", "remove_run_managers",
+                    "set_run_managers", "add_run_monitors", "remove_run_monitors", "set_run_monitors", "status"],
+}
+
+
+@pytest.mark.parametrize("cls, table", [(al.ActionClient, ORIGINAL_ACTION), (al.AsyncActionClient, ORIGINAL_ACTION),
+                                        (al.FlowsClient, ORIGINAL_FLOWS), (al.AsyncFlowsClient, ORIGINAL_FLOWS)])
+def test_original_positional_order(cls: type, table: dict[str, list[str]]) -> None:
+    for name, params in table.items():
+        positional = [p.name for p in inspect.signature(getattr(cls, name)).parameters.values()
+                      if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD][1:]
+        assert positional[:len(params)] == params, name
+    new_client = [p for p in inspect.signature(cls.new_client).parameters  # type: ignore[attr-defined]
+                  ][:5 if table is ORIGINAL_FLOWS else 3]
+    assert new_client == (["client_id", "authorizer_callback", "authorizer", "base_url", "http_timeout"]
+                          if table is ORIGINAL_FLOWS else ["action_url", "authorizer", "http_timeout"])
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_every_original_method_called_positionally(service: FlowsStub, provider: ActionProviderStub,
+                                                   is_async: bool) -> None:
+    """Each method of the original ActionClient and FlowsClient, called as its signature allowed."""
+    auth = al.BearerTokenAuthorizer(SERVICE_TOKEN)
+    called: set[str] = set()
+    action_cls: Any = al.AsyncActionClient if is_async else al.ActionClient
+    flows_cls: Any = al.AsyncFlowsClient if is_async else al.FlowsClient
+    ac = Driver(action_cls.new_client(provider.url, auth, 10), is_async)
+    ac("introspect")
+    aid = ac("run", {"echo_string": "x"}, str(uuid.uuid4()), [ALICE], [BOB], "label", ["t"], None)["action_id"]
+    ac("status", aid)
+    assert ac("log", aid, 10, False, None, None)["entries"]
+    ac("wait", aid, 30, 0.01)
+    ac("release", aid)
+    aid = ac("run", {"echo_string": "y", "sleep_time": 60}, None, None, None, "slow")["action_id"]
+    ac("cancel", aid)
+    with pytest.raises(al.AutomateAPIError):
+        ac("resume", aid)  # a cancelled action cannot resume: the provider says so
+    ac.close()
+    called |= {"introspect", "run", "status", "log", "release", "cancel", "resume"}
+    flows_ac = Driver(action_cls.new_client(service.url + "/flows/" + str(uuid.uuid4()), auth, 10), is_async)
+    with pytest.raises(al.NotFoundError):
+        flows_ac("get_definition", str(uuid.uuid4()))
+    flows_ac.close()
+    called.add("get_definition")
+    fc = Driver(flows_cls.new_client("cid", _callback, auth, service.url, 10), is_async)
+    fid = fc("deploy_flow", HELLO, "positional", "sub", "desc", ["k"], [BOB], [ALICE], [ALICE], None, {}, True,
+             True, False)["id"]
+    fc("update_flow", fid, HELLO, "renamed", None, None, None, None, None, None, None, None, True, True)
+    assert fc("get_flow", fid)["title"] == "renamed"
+    assert fc("scope_for_flow", fid) == al.flow_scope(fid)
+    assert fid in [f["id"] for f in fc("list_flows", None, None, 50, None, {"title": "ASC"}, None)]
+    rid = fc("run_flow", fid, None, {"echo_string": "hi"}, [ALICE], [BOB], False, "lbl", ["t"])["run_id"]
+    fc("flow_action_status", fid, None, rid)
+    fc("flow_action_log", fid, None, rid, 10, False, None, None)
+    fc("wait_for_run", rid, 30, 0.01)
+    # FLOWTOKEN: drop authorizer= once the stand-in accepts flow tokens
+    assert fc("get_flow_definition_for_run", fid, None, rid, auth)["definition"] == HELLO
+    assert rid in [r["run_id"] for r in fc("enumerate_runs", None, ["SUCCEEDED"], None, 50, None, None, None)]
+    # FLOWTOKEN: drop authorizer= once the stand-in accepts flow tokens
+    assert rid in [r["run_id"] for r in fc("list_flow_runs", fid, None, None, None, None, 50, None, None, None, auth)]
+    assert fc("flow_action_update", rid, None, [BOB], ["new"], "relabelled")["label"] == "relabelled"
+    fc("update_runs", [rid], ["more"], None, None, None, None, None, None, None, None, None)
+    with pytest.raises(al.AutomateAPIError):
+        fc("flow_action_resume", fid, None, rid)  # a finished run cannot resume
+    with pytest.raises(al.AutomateAPIError):
+        fc("flow_action_cancel", fid, None, rid)  # nor be cancelled
+    fc("flow_action_release", fid, None, rid)
+    fc("delete_flow", fid)
+    fc.close()
+    called |= set(ORIGINAL_FLOWS)
+    assert called == set(ORIGINAL_ACTION) | set(ORIGINAL_FLOWS)
+
+
+def test_use_temporary_authorizer_yields_a_new_client(service: FlowsStub) -> None:
+    client = al.FlowsClient.new_client("cid", None, al.BearerTokenAuthorizer("nobody"), service.url)
+    with client.use_temporary_authorizer(al.BearerTokenAuthorizer(SERVICE_TOKEN)) as temporary:
+        assert temporary is not client and temporary.transport is client.transport
+        assert isinstance(temporary.list_flows(), al.APIResponse)
+    with pytest.raises(al.AutomateAPIError):
+        client.list_flows()  # the shared client kept its own authorizer
+    with pytest.raises(al.UsageError, match="authorizer"):
+        with client.use_temporary_authorizer("a token"):  # type: ignore[arg-type]
+            pass
