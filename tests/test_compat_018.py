@@ -297,3 +297,52 @@ def test_use_temporary_authorizer_yields_a_new_client(service: FlowsStub) -> Non
     with pytest.raises(al.UsageError, match="authorizer"):
         with client.use_temporary_authorizer("a token"):  # type: ignore[arg-type]
             pass
+
+
+# -- new_client, written once per family, keeps exact types for mypy --------------------
+
+_TYPES_SNIPPET = """\
+from typing_extensions import assert_type
+
+import automate_lite as al
+from automate_lite.transports import AsyncioTransport, Urllib3Transport
+
+fc = al.FlowsClient.new_client(None, None, None)
+assert_type(fc, al.FlowsClient)
+assert_type(fc.transport, al.SyncTransport)
+afc = al.AsyncFlowsClient.new_client(None, None, None, transport=AsyncioTransport())
+assert_type(afc, al.AsyncFlowsClient)
+assert_type(afc.transport, al.AsyncTransport)
+ac = al.ActionClient.new_client("https://a.example.org", None)
+assert_type(ac, al.ActionClient)
+assert_type(ac.transport, al.SyncTransport)
+aac = al.AsyncActionClient.new_client("https://a.example.org", None)
+assert_type(aac, al.AsyncActionClient)
+assert_type(aac.transport, al.AsyncTransport)
+assert_type(al.FlowsClient(transport=Urllib3Transport()).transport, al.SyncTransport)
+assert_type(fc.replace(http_timeout=3), al.FlowsClient)
+al.FlowsClient.new_client(None, None, None, transport=AsyncioTransport())  # E
+al.ActionClient(transport=AsyncioTransport())  # E
+al.AsyncActionClient.new_client("https://a.example.org", None, transport=Urllib3Transport())  # E
+fc.list_runs(filter_flw_id="x")  # E
+"""
+
+
+def test_new_client_and_transport_types_for_mypy(tmp_path: Any) -> None:
+    """mypy --strict sees each client's own type from new_client/replace and its family's
+    transport type; a transport of the other family or a misspelt keyword is an error."""
+    import os
+
+    api = pytest.importorskip("mypy.api")
+    path = tmp_path / "snippet.py"
+    path.write_text(_TYPES_SNIPPET)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    old = os.getcwd()
+    os.chdir(root)  # the worktree's package and its mypy settings
+    try:
+        out, err, _ = api.run(["--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache"), str(path)])
+    finally:
+        os.chdir(old)
+    errors = sorted({int(line.split(":")[1]) for line in out.splitlines() if ": error:" in line})
+    expected = [n for n, line in enumerate(_TYPES_SNIPPET.splitlines(), 1) if line.endswith("# E")]
+    assert errors == expected, out + err
