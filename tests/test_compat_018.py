@@ -346,3 +346,36 @@ def test_new_client_and_transport_types_for_mypy(tmp_path: Any) -> None:
     errors = sorted({int(line.split(":")[1]) for line in out.splitlines() if ": error:" in line})
     expected = [n for n, line in enumerate(_TYPES_SNIPPET.splitlines(), 1) if line.endswith("# E")]
     assert errors == expected, out + err
+
+
+# -- one set of argument checks for both families ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, argument",
+    [
+        (lambda ops: ops.run_flow(FID, None, {}, "urn:x", authorizer=None), "run_managers"),
+        (lambda ops: ops.run_flow(FID, None, {}, None, None, False, None, "tag", authorizer=None), "tags"),
+        (lambda ops: ops.flow_action_update(RID, "urn:x", authorizer=None), "run_managers"),
+        (lambda ops: ops.flow_action_update(RID, None, "urn:x", authorizer=None), "run_monitors"),
+        (lambda ops: ops.flow_action_update(RID, None, None, "tag", authorizer=None), "tags"),
+        (lambda ops: ops.update_run(RID, tags="tag"), "tags"),
+        (lambda ops: ops.update_runs([RID], "tag", authorizer=None), "add_tags"),
+        (lambda ops: ops.update_runs([RID], None, None, None, "urn:x", authorizer=None), "add_run_managers"),
+        (lambda ops: ops.deploy_flow(HELLO, "t", None, None, "keyword"), "keywords"),
+        (lambda ops: ops.deploy_flow(HELLO, "t", None, None, (), "urn:x"), "flow_viewers"),
+        (lambda ops: ops.update_flow(FID, None, None, None, None, None, None, "urn:x"), "flow_starters"),
+        (lambda ops: ops.create_flow("t", HELLO, run_monitors="urn:x"), "run_monitors"),
+    ],
+)
+def test_a_bare_string_for_a_list_is_refused_on_every_route(call: Any, argument: str) -> None:
+    # As ActionClient.run(manage_by="urn:...") always was: one principal or tag, not a
+    # list of them, is a mistake the service would read two ways.
+    ops = al.FlowsClient(None, None, al.BearerTokenAuthorizer("t"), "https://flows.example.org").ops
+    with pytest.raises(al.UsageError) as info:
+        op = call(ops)
+        _first_request(op)
+    assert argument in str(info.value) and "list of strings" in str(info.value)
+    action = al.ActionClient("https://actions.example.org/p").ops
+    with pytest.raises(al.UsageError, match="manage_by must be a list of strings"):
+        action.run({}, None, "urn:x")

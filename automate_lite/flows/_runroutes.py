@@ -17,7 +17,7 @@ from .._core.values import MISSING, MissingType
 from .._core.watch import OnUpdate, check_on_update, watch_op
 from ..actions import ActionOps
 from ..errors import UsageError
-from ._args import list_query, str_list, time_range
+from ._args import body_list, list_query, str_list, time_range
 from ._base import CallAuth, FlowBase, QueryParams, Strings
 
 __all__ = ["RunRoutes"]
@@ -279,7 +279,7 @@ class RunRoutes(FlowBase):
             doc["label"] = label
         for name, value in (("tags", tags), ("run_managers", run_managers), ("run_monitors", run_monitors)):
             if value is not MISSING:
-                doc[name] = None if value is None else str_list(value, name)
+                doc[name] = None if value is None else body_list(value, name)
         return merge_fields(doc, additional_fields)
 
     def update_run(
@@ -358,7 +358,7 @@ class RunRoutes(FlowBase):
                 raise UsageError(f"set_{name}, add_{name} and remove_{name} exclude each other; pass only one")
             for verb, value in zip(("set", "add", "remove"), values):
                 if value is not None:
-                    doc[verb][name] = str_list(value, f"{verb}_{name}")
+                    doc[verb][name] = body_list(value, f"{verb}_{name}")
         if status is not None:
             check_str(status, "status")
             doc["set"]["status"] = status
