@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Generic, Iterator, TypeVar
 
 from ._core.baseops import BaseOps
 from ._core.bind import async_method, sync_method
@@ -23,21 +23,52 @@ from .errors import UsageError
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["SyncClient", "AsyncClient", "default_sync_transport", "default_async_transport"]
+__all__ = ["SyncClient", "AsyncClient", "default_sync_transport", "default_async_transport", "DEFAULT_TRANSPORT",
+           "TransportT", "settle_transport"]
+
+#: The transport type of a client family: :class:`SyncTransport` or :class:`AsyncTransport`.
+TransportT = TypeVar("TransportT", SyncTransport, AsyncTransport)
 
 
-def default_sync_transport() -> SyncTransport:
+def default_sync_transport(verify: bool | None = None, ca_certs: str | None = None) -> SyncTransport:
     """A new :class:`~automate_lite.transports.Urllib3Transport` (the blocking default)."""
     from .transports.urllib3 import Urllib3Transport
 
-    return Urllib3Transport()
+    return Urllib3Transport(verify=verify, ca_certs=ca_certs)
 
 
-def default_async_transport() -> AsyncTransport:
+def default_async_transport(verify: bool | None = None, ca_certs: str | None = None) -> AsyncTransport:
     """A new :class:`~automate_lite.transports.AsyncioTransport` (the async default)."""
     from .transports.aio import AsyncioTransport
 
-    return AsyncioTransport()
+    return AsyncioTransport(verify=verify, ca_certs=ca_certs)
+
+
+class _DefaultTransport:
+    """The ``transport`` a caller did not give: each client makes its own default in
+    ``__post_init__`` (so ``transport_params={"verify_ssl": ...}`` can shape it)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DEFAULT_TRANSPORT"
+
+
+#: The default of every client's ``transport`` field: "make the family's default transport".
+DEFAULT_TRANSPORT: Any = _DefaultTransport()
+
+
+def settle_transport(client: object, verify: bool | None, ca_certs: str | None) -> None:
+    """Give ``client`` its default transport if it was given none (with ``verify``/``ca_certs``
+    from the original SDK's ``transport_params``); refuse those beside the caller's own transport."""
+    if getattr(client, "transport") is DEFAULT_TRANSPORT:
+        make = default_async_transport if isinstance(client, AsyncClient) else default_sync_transport
+        object.__setattr__(client, "transport", make(verify, ca_certs))
+    elif verify is not None or ca_certs is not None:
+        raise UsageError(
+            "transport_params={'verify_ssl': ...} shapes the default transport, and a transport= was given too; "
+            "pass verify= (or ca_certs=) to your transport instead, e.g. Urllib3Transport(verify=False)"
+        )
 
 
 def _rebuild(cls: type[Any], kwargs: dict[str, Any]) -> Any:

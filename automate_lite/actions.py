@@ -9,20 +9,24 @@ clients are frozen dataclasses: derive a changed one with ``dataclasses.replace`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal, Mapping
+from dataclasses import InitVar, dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Literal, Mapping
 
-from ._client import AsyncClient, SyncClient, default_async_transport, default_sync_transport
+from ._client import DEFAULT_TRANSPORT, AsyncClient, SyncClient, TransportT, settle_transport
 from ._core.baseops import BaseOps, ListResponse, listing
 from ._core.bind import async_iter, async_method, dress_class, sync_iter, sync_method
 from ._core.checks import check_positive_int, check_query_params, check_str, merge_fields, run_document
-from ._core.config import DEFAULT_HTTP_TIMEOUT, check_authorizer, check_timeout, headers_with
+from ._core.config import (DEFAULT_HTTP_TIMEOUT, check_app_name, check_authorizer, check_timeout,
+                           from_transport_params, headers_with)
 from ._core.http import DEFAULT_RETRY, Authorizer, RetryPolicy, Session, check_base_url, encode_json, json_op, path_segment, request_op
 from ._core.ops import AsyncTransport, Op, SyncTransport
 from ._core.paging import Pager, check_poll_args
 from ._core.response import APIResponse
 from ._core.watch import OnUpdate, check_on_update, watch_op
 from .errors import AutomateAPIError, UsageError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["ActionOps", "ActionClient", "AsyncActionClient", "Routes", "ACTION_FINAL_STATES"]
 
@@ -230,7 +234,7 @@ class ActionOps(BaseOps):
 
         return watch_op(
             lambda: self.status(action_id), finished, settings, f"action {action_id!r}", on_update,
-            lambda: self.iter_log(action_id),
+            lambda marker: self.log(action_id, limit=100, marker=marker),
         )
 
 
@@ -255,10 +259,13 @@ def _check_routes(routes: object) -> None:
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class _ActionFields:
-    """The fields and checks both Action Provider clients share."""
+class _ActionFields(Generic[TransportT]):
+    """The fields, checks and ``new_client`` both Action Provider clients share
+    (``TransportT`` is the family's transport type)."""
 
-    action_url: str
+    #: The provider's URL. Not given: ``base_url=`` (the original constructor's
+    #: keyword), else the Globus Action Providers' URL for ``GLOBUS_SDK_ENVIRONMENT``.
+    action_url: str = ""
     authorizer: Authorizer | None = None
     http_timeout: float | None = DEFAULT_HTTP_TIMEOUT
     routes: Routes = "legacy"
@@ -269,15 +276,37 @@ class _ActionFields:
     auth_requirements_handler: Callable[[AutomateAPIError], bool] | None = field(default=None, compare=False)
     _ops: ActionOps = field(init=False, repr=False, compare=False)
     _cache: dict[str, str] = field(init=False, repr=False, compare=False, default_factory=dict)
+    #: A :class:`~automate_lite.SyncTransport` (blocking client) or an
+    #: :class:`~automate_lite.AsyncTransport` (async); not given: a new default one.
+    transport: TransportT = field(default=DEFAULT_TRANSPORT, compare=False)
+    #: As in the original SDK: added to the User-Agent header.
+    app_name: str | None = field(default=None, kw_only=True)
+    #: The original constructor's keyword for ``action_url`` (accepted, not kept).
+    base_url: InitVar[str | None] = field(default=None, kw_only=True)
+    #: The original SDK's ``transport_params`` (``http_timeout``, ``verify_ssl``,
+    #: ``max_retries``, ``max_sleep``), mapped onto the fields above; not kept.
+    transport_params: InitVar[Mapping[str, Any] | None] = field(default=None, kw_only=True)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, base_url: str | None, transport_params: Mapping[str, Any] | None) -> None:
         _check_routes(self.routes)
         if not isinstance(self.retry, RetryPolicy):
             raise UsageError(f"retry must be an automate_lite.RetryPolicy, got {self.retry!r}")
+        url = self.action_url
+        if base_url is not None:
+            if url and url != base_url:
+                raise UsageError("pass only one of action_url and base_url (they mean the same: the provider's URL)")
+            url = base_url
+        if isinstance(url, str) and url == "":
+            from ._core.scopes import actions_base_url
+
+            url = actions_base_url()
+        timeout, retry, verify, ca_certs = from_transport_params(transport_params, self.http_timeout, self.retry)
+        object.__setattr__(self, "retry", retry)
+        object.__setattr__(self, "http_timeout", timeout)
         session = Session(
-            base_url=check_base_url(self.action_url, "action_url"),
+            base_url=check_base_url(url, "action_url" if base_url is None else "base_url"),
             authorizer=check_authorizer(self.authorizer),
-            headers=headers_with(self.extra_headers),
+            headers=headers_with(self.extra_headers, check_app_name(self.app_name)),
             retry=self.retry,
             allow_insecure_http=bool(self.allow_insecure_http),
             auth_requirements_handler=self.auth_requirements_handler,
@@ -285,6 +314,31 @@ class _ActionFields:
         object.__setattr__(self, "action_url", session.base_url)
         object.__setattr__(self, "http_timeout", check_timeout(self.http_timeout))
         object.__setattr__(self, "_ops", ActionOps(session, self.routes))
+        settle_transport(self, verify, ca_certs)
+
+    @classmethod
+    def new_client(
+        cls,
+        action_url: str,
+        authorizer: Authorizer | None,
+        http_timeout: float | None = DEFAULT_HTTP_TIMEOUT,
+        *,
+        routes: Routes = "legacy",
+        transport: TransportT | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        allow_insecure_http: bool = False,
+        app_name: str | None = None,
+        transport_params: Mapping[str, Any] | None = None,
+    ) -> Self:
+        """Make a client for the provider at ``action_url`` using ``authorizer``.
+
+        The original SDK's signature; ``transport`` defaults to a new transport of the
+        client's family, ``app_name``/``transport_params`` are as in its constructor.
+        """
+        check_base_url(action_url, "action_url")  # required here, as in the original
+        return cls(action_url, authorizer, http_timeout, routes, retry, allow_insecure_http=allow_insecure_http,
+                   app_name=app_name, transport_params=transport_params,
+                   transport=DEFAULT_TRANSPORT if transport is None else transport)
 
     def __repr__(self) -> str:
         auth = type(self.authorizer).__name__ if self.authorizer is not None else None
@@ -298,7 +352,7 @@ class _ActionFields:
 
 @dress_class
 @dataclass(frozen=True, slots=True, repr=False)
-class ActionClient(SyncClient, _ActionFields):
+class ActionClient(SyncClient, _ActionFields[SyncTransport]):
     """A client for one Globus Action Provider (blocking I/O).
 
     Make one with :meth:`new_client` (the original SDK's signature) or the
@@ -306,24 +360,6 @@ class ActionClient(SyncClient, _ActionFields):
     is a :class:`~automate_lite.SyncTransport`; the default is a
     :class:`~automate_lite.transports.Urllib3Transport` of its own.
     """
-
-    transport: SyncTransport = field(default_factory=default_sync_transport, compare=False)
-
-    @classmethod
-    def new_client(
-        cls,
-        action_url: str,
-        authorizer: Authorizer | None,
-        http_timeout: float | None = DEFAULT_HTTP_TIMEOUT,
-        *,
-        routes: Routes = "legacy",
-        transport: SyncTransport | None = None,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        allow_insecure_http: bool = False,
-    ) -> ActionClient:
-        """Make a client for the provider at ``action_url`` using ``authorizer``."""
-        return cls(action_url, authorizer, http_timeout, routes, retry, allow_insecure_http=allow_insecure_http,
-                   transport=transport if transport is not None else default_sync_transport())
 
     @property
     def action_scope(self) -> str:
@@ -348,7 +384,7 @@ class ActionClient(SyncClient, _ActionFields):
 
 @dress_class
 @dataclass(frozen=True, slots=True, repr=False)
-class AsyncActionClient(AsyncClient, _ActionFields):
+class AsyncActionClient(AsyncClient, _ActionFields[AsyncTransport]):
     """The async twin of :class:`ActionClient`: same methods, awaited.
 
     The default transport is :class:`~automate_lite.transports.AsyncioTransport`:
@@ -356,24 +392,6 @@ class AsyncActionClient(AsyncClient, _ActionFields):
     connections per host). Pass ``transport=`` an ``AiohttpTransport``/``HttpxTransport``
     to share your own session. Safe to share across tasks.
     """
-
-    transport: AsyncTransport = field(default_factory=default_async_transport, compare=False)
-
-    @classmethod
-    def new_client(
-        cls,
-        action_url: str,
-        authorizer: Authorizer | None,
-        http_timeout: float | None = DEFAULT_HTTP_TIMEOUT,
-        *,
-        routes: Routes = "legacy",
-        transport: AsyncTransport | None = None,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        allow_insecure_http: bool = False,
-    ) -> AsyncActionClient:
-        """Make a client for the provider at ``action_url`` using ``authorizer``."""
-        return cls(action_url, authorizer, http_timeout, routes, retry, allow_insecure_http=allow_insecure_http,
-                   transport=transport if transport is not None else default_async_transport())
 
     async def action_scope(self) -> str:
         """The provider's ``globus_auth_scope`` (``GET {action_url}/`` once, then remembered)."""

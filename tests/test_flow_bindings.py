@@ -203,20 +203,54 @@ def test_legacy_methods_ask_the_callback_for_the_originals_scopes() -> None:
     ops = FlowsClient(None, callback, al.BearerTokenAuthorizer("service-only"), transport=_PicklableTransport()).ops
     assert _auth(_step(ops.enumerate_runs())) == f"Bearer {SERVICE_TOKEN}"
     assert callback.scopes == [al.RUN_STATUS_SCOPE]
-    _step(ops.list_flow_runs(FID))
-    assert _auth(_step(ops.get_flow_definition_for_run(FID, None, RID))) == f"Bearer {SERVICE_TOKEN}"
+    # As the original: the flow's own scope for the runs of one flow and a run's definition.
+    assert _auth(_step(ops.list_flow_runs(FID))) == f"Bearer {FLOW_TOKEN}"
+    assert callback.scopes == [al.RUN_STATUS_SCOPE, flow_scope(FID)]
+    assert _auth(_step(ops.get_flow_definition_for_run(FID, None, RID))) == f"Bearer {FLOW_TOKEN}"
     _step(ops.flow_action_update(RID, tags=["x"]))
     _step(ops.update_runs([RID], add_tags=["x"]))
-    assert callback.scopes == [al.RUN_STATUS_SCOPE, al.RUN_MANAGE_SCOPE]  # remembered per scope
+    assert callback.scopes == [al.RUN_STATUS_SCOPE, flow_scope(FID), al.RUN_MANAGE_SCOPE]  # remembered per scope
     assert _auth(_step(ops.resume_run(RID, FID))) == f"Bearer {FLOW_TOKEN}"
-    assert callback.scopes[-1] == flow_scope(FID)
-    assert _auth(_step(ops.resume_run(RID))) == "Bearer service-only"
+    assert _auth(_step(ops.list_flow_runs(FID, authorizer=None))) == ""
     override = al.BearerTokenAuthorizer("per-call")
     for op in (ops.enumerate_runs(authorizer=override), ops.flow_action_update(RID, label="l", authorizer=override),
                ops.update_runs([RID], status="x", authorizer=override)):
         assert _auth(_step(op)) == "Bearer per-call"
     without = FlowsClient(None, None, al.BearerTokenAuthorizer("service-only"), transport=_PicklableTransport()).ops
     assert _auth(_step(without.enumerate_runs())) == "Bearer service-only"
+
+
+def _json_response(doc: Any) -> al.Response:
+    import json
+
+    return al.Response(200, {"content-type": "application/json"}, json.dumps(doc).encode())
+
+
+def test_resume_run_finds_the_runs_flow_and_uses_its_token() -> None:
+    callback = Callback()
+    ops = FlowsClient(None, callback, al.BearerTokenAuthorizer("service-only"), transport=_PicklableTransport()).ops
+    op = ops.resume_run(RID)
+    lookup = _step(op)  # no flow_id: the run is looked up (service token) for its flow
+    assert (lookup.method, urllib.parse.urlsplit(lookup.url).path) == ("GET", f"/runs/{RID}")
+    assert _auth(lookup) == "Bearer service-only"
+    instruction = op.send(_json_response({"run_id": RID, "flow_id": FID, "status": "INACTIVE"}))
+    while isinstance(instruction, al.Call):
+        instruction = op.send(instruction.fn())
+    assert isinstance(instruction, al.Request)
+    assert (instruction.method, urllib.parse.urlsplit(instruction.url).path) == ("POST", f"/runs/{RID}/resume")
+    assert _auth(instruction) == f"Bearer {FLOW_TOKEN}" and callback.scopes == [flow_scope(FID)]
+    # A run document naming no flow: the service token.
+    op = ops.resume_run(RID)
+    _step(op)
+    assert _auth(op.send(_json_response({"run_id": RID}))) == "Bearer service-only"
+    # A per-call authorizer, or no callback: nothing is looked up.
+    first = _step(ops.resume_run(RID, authorizer=al.BearerTokenAuthorizer("per-call")))
+    assert first.method == "POST" and _auth(first) == "Bearer per-call"
+    without = FlowsClient(None, None, al.BearerTokenAuthorizer("service-only"), transport=_PicklableTransport()).ops
+    first = _step(without.resume_run(RID))
+    assert first.method == "POST" and _auth(first) == "Bearer service-only"
+    with pytest.raises(al.UsageError, match="flow_scope"):
+        ops.resume_run(RID, FID, 42)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("is_async", [False, True])
@@ -251,91 +285,7 @@ def test_wait_for_run_reports_statuses_and_log_entries(service: FlowsStub, is_as
         fc.wait_for_run(rid, on_update="print")  # type: ignore[arg-type]
 
 
-# The original SDK's positional parameters (globus-automate-client 0.18), method by method.
-ORIGINAL_ACTION = {
-    "introspect": [], "run": ["body", "request_id", "manage_by", "monitor_by", "label", "tags", "force_path"],
-    "status": ["action_id"], "get_definition": ["action_id"], "resume": ["action_id"], "cancel": ["action_id"],
-    "release": ["action_id"], "log": ["action_id", "limit", "reverse_order", "marker", "per_page"],
-}
-_LEGACY = ["flow_id", "flow_scope", "flow_action_id"]
-ORIGINAL_FLOWS = {
-    "deploy_flow": ["flow_definition", "title", "subtitle", "description", "keywords", "flow_viewers", "flow_starters",
-                    "flow_administrators", "subscription_id", "input_schema", "validate_definition", "validate_schema",
-                    "dry_run"],
-    "update_flow": ["flow_id", "flow_definition", "title", "subtitle", "description", "keywords", "flow_viewers",
-                    "flow_starters", "flow_administrators", "subscription_id", "input_schema", "validate_definition",
-                    "validate_schema"],
-    "get_flow": ["flow_id"], "delete_flow": ["flow_id"], "scope_for_flow": ["flow_id"],
-    "list_flows": ["roles", "marker", "per_page", "filters", "orderings", "role"],
-    "run_flow": ["flow_id", "flow_scope", "flow_input", "run_managers", "run_monitors", "dry_run", "label", "tags"],
-    "flow_action_status": _LEGACY, "get_flow_definition_for_run": _LEGACY, "flow_action_resume": _LEGACY,
-    "flow_action_release": _LEGACY, "flow_action_cancel": _LEGACY,
-    "flow_action_log": [*_LEGACY, "limit", "reverse_order", "marker", "per_page"],
-    "enumerate_runs": ["roles", "statuses", "marker", "per_page", "filters", "orderings", "role"],
-    "list_flow_runs": ["flow_id", "flow_scope", "statuses", "roles", "marker", "per_page", "filters", "orderings", "role"],
-    "flow_action_update": ["action_id", "run_managers", "run_monitors", "tags", "label"],
-    "update_runs": ["run_ids", "add_tags", "remove_tags", "set_tags", "add_run_managers", "remove_run_managers",
-                    "set_run_managers", "add_run_monitors", "remove_run_monitors", "set_run_monitors", "status"],
-}
-
-
-@pytest.mark.parametrize("cls, table", [(al.ActionClient, ORIGINAL_ACTION), (al.AsyncActionClient, ORIGINAL_ACTION),
-                                        (FlowsClient, ORIGINAL_FLOWS), (AsyncFlowsClient, ORIGINAL_FLOWS)])
-def test_original_positional_order(cls: type, table: dict[str, list[str]]) -> None:
-    for name, params in table.items():
-        positional = [p.name for p in inspect.signature(getattr(cls, name)).parameters.values()
-                      if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD][1:]
-        assert positional[:len(params)] == params, name
-    new_client = [p for p in inspect.signature(cls.new_client).parameters  # type: ignore[attr-defined]
-                  ][:5 if table is ORIGINAL_FLOWS else 3]
-    assert new_client == (["client_id", "authorizer_callback", "authorizer", "base_url", "http_timeout"]
-                          if table is ORIGINAL_FLOWS else ["action_url", "authorizer", "http_timeout"])
-
-
-def test_every_original_method_called_positionally(service: FlowsStub, provider: ActionProviderStub) -> None:
-    """Each method of the original ActionClient and FlowsClient, called as its signature allowed."""
-    auth = al.BearerTokenAuthorizer(SERVICE_TOKEN)
-    called: set[str] = set()
-    with al.ActionClient.new_client(provider.url, auth, 10) as ac:
-        ac.introspect()
-        aid = ac.run({"echo_string": "x"}, str(uuid.uuid4()), [ALICE], [BOB], "label", ["t"], None)["action_id"]
-        ac.status(aid)
-        ac.log(aid, 10, False, None, None)
-        ac.wait(aid, 30, 0.01)
-        ac.release(aid)
-        aid = ac.run({"echo_string": "y", "sleep_time": 60}, None, None, None, "slow")["action_id"]
-        ac.cancel(aid)
-        with pytest.raises(al.AutomateAPIError):
-            ac.resume(aid)  # a cancelled action cannot resume: the provider says so
-        called |= {"introspect", "run", "status", "log", "release", "cancel", "resume"}
-    with al.ActionClient.new_client(service.url + "/flows/" + str(uuid.uuid4()), auth, 10) as flows_ac:
-        with pytest.raises(al.NotFoundError):
-            flows_ac.get_definition(str(uuid.uuid4()))
-        called.add("get_definition")
-    with FlowsClient.new_client("cid", Callback(), auth, service.url, 10) as fc:
-        fid = fc.deploy_flow(HELLO, "positional", "sub", "desc", ["k"], [BOB], [ALICE], [ALICE], None, {}, True,
-                             True, False)["id"]
-        fc.update_flow(fid, HELLO, "renamed", None, None, None, None, None, None, None, None, True, True)
-        fc.get_flow(fid)
-        fc.scope_for_flow(fid)
-        assert fid in [f["id"] for f in fc.list_flows(None, None, 50, None, {"title": "ASC"}, None)]
-        rid = fc.run_flow(fid, None, {"echo_string": "hi"}, [ALICE], [BOB], False, "lbl", ["t"])["run_id"]
-        fc.flow_action_status(fid, None, rid)
-        fc.flow_action_log(fid, None, rid, 10, False, None, None)
-        fc.wait_for_run(rid, 30, 0.01)
-        fc.get_flow_definition_for_run(fid, None, rid)
-        assert rid in [r["run_id"] for r in fc.enumerate_runs(None, ["SUCCEEDED"], None, 50, None, None, None)]
-        assert rid in [r["run_id"] for r in fc.list_flow_runs(fid, None, None, None, None, 50, None, None, None)]
-        fc.flow_action_update(rid, None, [BOB], ["new"], "relabelled")
-        fc.update_runs([rid], ["more"], None, None, None, None, None, None, None, None, None)
-        with pytest.raises(al.AutomateAPIError):
-            fc.flow_action_resume(fid, None, rid)  # a finished run cannot resume
-        with pytest.raises(al.AutomateAPIError):
-            fc.flow_action_cancel(fid, None, rid)  # nor be cancelled
-        fc.flow_action_release(fid, None, rid)
-        fc.delete_flow(fid)
-        called |= set(ORIGINAL_FLOWS)
-    assert called == set(ORIGINAL_ACTION) | set(ORIGINAL_FLOWS)
+# The original SDK's signatures and positional calls: tests/test_compat_018.py.
 
 
 def test_the_original_constructor_forms(service: FlowsStub) -> None:

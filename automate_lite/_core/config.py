@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from .._version import __version__
 from ..errors import UsageError
-from .http import Authorizer
+from .http import DEFAULT_RETRY, Authorizer, RetryPolicy
 
 USER_AGENT = f"automate-lite/{__version__} python/{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -114,9 +114,85 @@ def check_authorizer(value: object, argument: str = "authorizer") -> Authorizer 
     return value  # type: ignore[return-value]
 
 
-def headers_with(extra: Any) -> dict[str, str]:
-    """The default headers plus the caller's ``extra_headers``."""
+def check_app_name(app_name: object) -> str | None:
+    """The original SDK's ``app_name=``: a short printable string (it joins the User-Agent)."""
+    if app_name is None:
+        return None
+    if not isinstance(app_name, str) or not app_name.strip() or not app_name.isprintable() or len(app_name) > 200:
+        raise UsageError(
+            "app_name must be a short printable string naming your application (it is added to the "
+            f"User-Agent header), or None; got {app_name!r}"[:300]
+        )
+    return app_name
+
+
+#: The keys of the original SDK's ``transport_params`` that automate-lite maps to its settings.
+TRANSPORT_PARAM_KEYS = ("http_timeout", "verify_ssl", "max_retries", "max_sleep")
+
+
+def from_transport_params(
+    params: object, http_timeout: object, retry: RetryPolicy
+) -> tuple[object, RetryPolicy, bool | None, str | None]:
+    """Map the original SDK's ``transport_params`` onto ``(http_timeout, retry, verify, ca_certs)``.
+
+    ``http_timeout`` (seconds; ``-1``: no limit) becomes the client's ``http_timeout``;
+    ``max_retries`` and ``max_sleep`` become ``retry.max_attempts`` (retries + 1) and
+    ``retry.backoff_max``; ``verify_ssl`` (a bool, or the path of a CA bundle) shapes
+    the default transport. Any other key, or a key given twice (here and as the
+    client's own argument), is a :class:`UsageError` saying what to pass instead.
+    """
+    if params is None:
+        return http_timeout, retry, None, None
+    if not isinstance(params, Mapping):
+        raise UsageError(f"transport_params must be a dict with keys among {list(TRANSPORT_PARAM_KEYS)}, got {type(params).__name__}")
+    unknown = sorted(str(k) for k in params if k not in TRANSPORT_PARAM_KEYS)
+    if unknown:
+        raise UsageError(
+            f"transport_params key(s) {unknown} are not supported; automate-lite takes {list(TRANSPORT_PARAM_KEYS)} "
+            "there. For other retry settings pass retry=automate_lite.RetryPolicy(...); for other network "
+            "settings pass transport=automate_lite.transports.Urllib3Transport(...) (or AsyncioTransport)"
+        )
+    if "http_timeout" in params:
+        if http_timeout is not DEFAULT_HTTP_TIMEOUT:
+            raise UsageError("http_timeout is given twice (as http_timeout= and in transport_params); pass it once")
+        http_timeout = None if params["http_timeout"] == -1 else params["http_timeout"]
+        check_timeout(http_timeout, "transport_params['http_timeout']")
+    if "max_retries" in params or "max_sleep" in params:
+        if retry is not DEFAULT_RETRY:
+            raise UsageError(
+                "retry= and transport_params max_retries/max_sleep both set the retry policy; pass only "
+                "retry=automate_lite.RetryPolicy(max_attempts=retries + 1, backoff_max=max_sleep)"
+            )
+        attempts, backoff_max = retry.max_attempts, retry.backoff_max
+        if "max_retries" in params:
+            n = params["max_retries"]
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise UsageError(f"transport_params['max_retries'] must be an int >= 0 (retries after the first try), got {n!r}")
+            attempts = n + 1
+        if "max_sleep" in params:
+            m = params["max_sleep"]
+            if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 <= m <= 86400:
+                raise UsageError(f"transport_params['max_sleep'] must be seconds >= 0 (the longest wait between retries), got {m!r}")
+            backoff_max = float(m)
+        retry = RetryPolicy(attempts, retry.backoff_base, backoff_max, retry.retry_after_max, retry.statuses)
+    verify: bool | None = None
+    ca_certs: str | None = None
+    if "verify_ssl" in params:
+        v = params["verify_ssl"]
+        if isinstance(v, bool):
+            verify = v
+        elif isinstance(v, str) and os.path.isfile(v):
+            verify, ca_certs = True, v
+        else:
+            raise UsageError(f"transport_params['verify_ssl'] must be True, False or the path of a CA bundle file that exists, got {v!r}")
+    return http_timeout, retry, verify, ca_certs
+
+
+def headers_with(extra: Any, app_name: str | None = None) -> dict[str, str]:
+    """The default headers (with ``app_name`` in the User-Agent) plus the caller's ``extra_headers``."""
     headers = dict(DEFAULT_HEADERS)
+    if app_name is not None:
+        headers["User-Agent"] = f"{USER_AGENT} {app_name}"
     if extra:
         if not isinstance(extra, dict):
             raise UsageError(f"extra_headers must be a dict of str to str, got {type(extra).__name__}")

@@ -16,11 +16,12 @@ and starts with no remembered flow tokens. Two kinds of token are involved:
 from __future__ import annotations
 
 from dataclasses import InitVar, dataclass, field
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping
 
-from .._client import AsyncClient, SyncClient, default_async_transport, default_sync_transport
+from .._client import DEFAULT_TRANSPORT, AsyncClient, SyncClient, TransportT, settle_transport
 from .._core.bind import async_iter, async_method, dress_class, sync_iter, sync_method
-from .._core.config import DEFAULT_HTTP_TIMEOUT, check_authorizer, check_timeout, headers_with
+from .._core.config import (DEFAULT_HTTP_TIMEOUT, check_app_name, check_authorizer, check_timeout,
+                            from_transport_params, headers_with)
 from .._core.http import DEFAULT_RETRY, Authorizer, RetryPolicy, Session
 from .._core.ops import AsyncTransport, SyncTransport
 from .._core.scopes import flow_scope, flows_base_url
@@ -28,13 +29,17 @@ from ..errors import AutomateAPIError, UsageError
 from ._args import AuthorizerCallback, FlowAuthorizers
 from ._ops import RUN_FINAL_STATES, FlowOps
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 __all__ = ["FlowOps", "FlowsClient", "AsyncFlowsClient", "FlowAuthorizers", "RUN_FINAL_STATES",
            "AuthorizerCallback", "flow_scope"]
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class _FlowsFields:
-    """The fields and checks both Flows clients share (the original constructor's order first)."""
+class _FlowsFields(Generic[TransportT]):
+    """The fields, checks and ``new_client`` both Flows clients share (the original
+    constructor's order first; ``TransportT`` is the family's transport type)."""
 
     client_id: str | None = None
     authorizer_callback: AuthorizerCallback | None = None
@@ -49,21 +54,33 @@ class _FlowsFields:
     _ops: FlowOps = field(init=False, repr=False, compare=False)
     #: The original constructor's keyword for ``authorizer_callback`` (accepted, not kept).
     get_authorizer_callback: InitVar[AuthorizerCallback | None] = None
+    #: A :class:`~automate_lite.SyncTransport` (blocking client) or an
+    #: :class:`~automate_lite.AsyncTransport` (async); not given: a new default one.
+    transport: TransportT = field(default=DEFAULT_TRANSPORT, compare=False)
+    #: As in the original SDK: added to the User-Agent header.
+    app_name: str | None = field(default=None, kw_only=True)
+    #: The original SDK's ``transport_params`` (``http_timeout``, ``verify_ssl``,
+    #: ``max_retries``, ``max_sleep``), mapped onto the fields above; not kept.
+    transport_params: InitVar[Mapping[str, Any] | None] = field(default=None, kw_only=True)
 
-    def __post_init__(self, get_authorizer_callback: AuthorizerCallback | None) -> None:
+    def __post_init__(self, get_authorizer_callback: AuthorizerCallback | None,
+                      transport_params: Mapping[str, Any] | None) -> None:
         if get_authorizer_callback is not None:
             if self.authorizer_callback is not None:
                 raise UsageError("pass only one of authorizer_callback and get_authorizer_callback (they mean the same)")
             object.__setattr__(self, "authorizer_callback", get_authorizer_callback)
         if not isinstance(self.retry, RetryPolicy):
             raise UsageError(f"retry must be an automate_lite.RetryPolicy, got {self.retry!r}")
+        timeout, retry, verify, ca_certs = from_transport_params(transport_params, self.http_timeout, self.retry)
+        object.__setattr__(self, "retry", retry)
+        object.__setattr__(self, "http_timeout", timeout)
         if self.client_id is not None and not isinstance(self.client_id, str):
             raise UsageError(f"client_id must be a string (your Globus Auth client id) or None, got {self.client_id!r}")
         base = flows_base_url(self.base_url)
         session = Session(
             base_url=base,
             authorizer=check_authorizer(self.authorizer),
-            headers=headers_with(self.extra_headers),
+            headers=headers_with(self.extra_headers, check_app_name(self.app_name)),
             retry=self.retry,
             allow_insecure_http=bool(self.allow_insecure_http),
             auth_requirements_handler=self.auth_requirements_handler,
@@ -71,6 +88,31 @@ class _FlowsFields:
         object.__setattr__(self, "base_url", base)
         object.__setattr__(self, "http_timeout", check_timeout(self.http_timeout))
         object.__setattr__(self, "_ops", FlowOps(session, FlowAuthorizers(self.authorizer_callback, self.client_id)))
+        settle_transport(self, verify, ca_certs)
+
+    @classmethod
+    def new_client(
+        cls,
+        client_id: str | None,
+        authorizer_callback: AuthorizerCallback | None,
+        authorizer: Authorizer | None,
+        base_url: str | None = None,
+        http_timeout: float | None = DEFAULT_HTTP_TIMEOUT,
+        *,
+        transport: TransportT | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        allow_insecure_http: bool = False,
+        app_name: str | None = None,
+        transport_params: Mapping[str, Any] | None = None,
+    ) -> Self:
+        """Make a client: ``authorizer`` for the service, ``authorizer_callback`` for flows.
+
+        The original SDK's signature; ``transport`` defaults to a new transport of the
+        client's family, ``app_name``/``transport_params`` are as in its constructor.
+        """
+        return cls(client_id, authorizer_callback, authorizer, base_url, http_timeout, retry,
+                   allow_insecure_http=allow_insecure_http, app_name=app_name, transport_params=transport_params,
+                   transport=DEFAULT_TRANSPORT if transport is None else transport)
 
     def __repr__(self) -> str:
         auth = type(self.authorizer).__name__ if self.authorizer is not None else None
@@ -88,7 +130,7 @@ class _FlowsFields:
 
 @dress_class
 @dataclass(frozen=True, slots=True, repr=False)
-class FlowsClient(SyncClient, _FlowsFields):
+class FlowsClient(SyncClient, _FlowsFields[SyncTransport]):
     """A client for the Globus Flows service (blocking I/O).
 
     Make one with :meth:`new_client` (the original SDK's signature) or the
@@ -97,26 +139,6 @@ class FlowsClient(SyncClient, _FlowsFields):
     :class:`~automate_lite.SyncTransport`; the default is a
     :class:`~automate_lite.transports.Urllib3Transport` of its own.
     """
-
-    transport: SyncTransport = field(default_factory=default_sync_transport, compare=False)
-
-    @classmethod
-    def new_client(
-        cls,
-        client_id: str | None,
-        authorizer_callback: AuthorizerCallback | None,
-        authorizer: Authorizer | None,
-        base_url: str | None = None,
-        http_timeout: float | None = DEFAULT_HTTP_TIMEOUT,
-        *,
-        transport: SyncTransport | None = None,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        allow_insecure_http: bool = False,
-    ) -> FlowsClient:
-        """Make a client: ``authorizer`` for the service, ``authorizer_callback`` for flows."""
-        return cls(client_id, authorizer_callback, authorizer, base_url, http_timeout, retry,
-                   allow_insecure_http=allow_insecure_http,
-                   transport=transport if transport is not None else default_sync_transport())
 
     create_flow = sync_method(FlowOps.create_flow)
     deploy_flow = sync_method(FlowOps.deploy_flow)
@@ -164,7 +186,7 @@ class FlowsClient(SyncClient, _FlowsFields):
 
 @dress_class
 @dataclass(frozen=True, slots=True, repr=False)
-class AsyncFlowsClient(AsyncClient, _FlowsFields):
+class AsyncFlowsClient(AsyncClient, _FlowsFields[AsyncTransport]):
     """The async twin of :class:`FlowsClient`: same methods, awaited; safe across tasks.
 
     ``transport`` is an :class:`~automate_lite.AsyncTransport`; the default is an
@@ -172,26 +194,6 @@ class AsyncFlowsClient(AsyncClient, _FlowsFields):
     at most 32 connections per host). Pass an ``AiohttpTransport``/``HttpxTransport``
     to share your own session.
     """
-
-    transport: AsyncTransport = field(default_factory=default_async_transport, compare=False)
-
-    @classmethod
-    def new_client(
-        cls,
-        client_id: str | None,
-        authorizer_callback: AuthorizerCallback | None,
-        authorizer: Authorizer | None,
-        base_url: str | None = None,
-        http_timeout: float | None = DEFAULT_HTTP_TIMEOUT,
-        *,
-        transport: AsyncTransport | None = None,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        allow_insecure_http: bool = False,
-    ) -> AsyncFlowsClient:
-        """Make a client: ``authorizer`` for the service, ``authorizer_callback`` for flows."""
-        return cls(client_id, authorizer_callback, authorizer, base_url, http_timeout, retry,
-                   allow_insecure_http=allow_insecure_http,
-                   transport=transport if transport is not None else default_async_transport())
 
     create_flow = async_method(FlowOps.create_flow)
     deploy_flow = async_method(FlowOps.deploy_flow)

@@ -14,7 +14,7 @@ from .._core.http import Authorizer
 from .._core.values import MISSING
 from ..errors import UsageError
 
-__all__ = ["AuthorizerCallback", "FlowAuthorizers", "alias", "list_query", "time_range", "str_list"]
+__all__ = ["AuthorizerCallback", "FlowAuthorizers", "alias", "list_query", "time_range", "str_list", "body_list"]
 
 #: ``callback(flow_url=..., flow_scope=..., client_id=...) -> authorizer``
 AuthorizerCallback = Callable[..., Any]
@@ -117,11 +117,22 @@ def time_range(value: object, argument: str) -> str | None:
     raise UsageError(f"{argument} must be 'START,END' or a (start, end) pair, got {shown(value)}")
 
 
+#: The example a refused list of tags or keywords shows (identity lists show a URN).
+WORDS_EXAMPLE = "['nightly', 'project-x']"
+
+
+def body_list(value: object, argument: str) -> list[str]:
+    """A list in a request body (principals, tags, keywords): checked as ``ActionClient.run``
+    checks ``manage_by``, so a bare string is refused on every route alike."""
+    words = argument.endswith(("tags", "keywords"))
+    return string_list(value, argument, WORDS_EXAMPLE) if words else string_list(value, argument)
+
+
 def identity_lists(doc: dict[str, Any], pairs: Iterable[tuple[str, object]]) -> None:
     """Put each given list in ``doc`` (``None``/``MISSING`` leave it out)."""
     for name, value in pairs:
         if value is not MISSING and value is not None:
-            doc[name] = str_list(value, name)
+            doc[name] = body_list(value, name)
 
 
 class FlowAuthorizers:

@@ -10,8 +10,9 @@ Which token each call uses:
   routes, from ``authorizer_callback`` (or a per-call ``authorizer=``);
 - as globus-automate-client 0.18 did, ``enumerate_runs`` asks the callback for
   ``RUN_STATUS_SCOPE``, ``flow_action_update``/``update_runs`` for ``RUN_MANAGE_SCOPE``,
-  ``list_flow_runs`` and ``get_flow_definition_for_run`` for ``RUN_STATUS_SCOPE`` too (the
-  original asked for the flow's scope there; the service refuses a flow's token on those routes).
+  ``list_flow_runs(flow_id)`` and ``get_flow_definition_for_run`` for the flow's scope;
+- ``resume_run`` uses the run's flow's token, as globus-sdk does (the run is looked up
+  for its flow when no ``flow_id`` is given).
 """
 
 from __future__ import annotations

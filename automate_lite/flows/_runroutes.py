@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Mapping, TypeVar
 from .._core.baseops import ListResponse, listing
 from .._core.bind import paged
 from .._core.checks import check_positive_int, check_str, comma, given, merge_fields
-from .._core.http import Session, uuid_segment
+from .._core.http import Authorizer, Session, uuid_segment
 from .._core.ops import Op
 from .._core.paging import check_poll_args
 from .._core.response import APIResponse
@@ -17,7 +17,7 @@ from .._core.values import MISSING, MissingType
 from .._core.watch import OnUpdate, check_on_update, watch_op
 from ..actions import ActionOps
 from ..errors import UsageError
-from ._args import list_query, str_list, time_range
+from ._args import body_list, list_query, str_list, time_range
 from ._base import CallAuth, FlowBase, QueryParams, Strings
 
 __all__ = ["RunRoutes"]
@@ -96,19 +96,15 @@ class RunRoutes(FlowBase):
     def get_flow_definition_for_run(self, flow_id: str, flow_scope: str | None, flow_action_id: str,
                                     authorizer: CallAuth = MISSING, *,
                                     query_params: QueryParams | None = None) -> Op[APIResponse]:
-        """``GET /runs/{run_id}/definition``: the definition and schema a run started with.
+        """``GET /runs/{run_id}/definition`` with the flow's token: the definition and schema a run started with.
 
-        The original asked ``authorizer_callback`` for the flow's token here; the
-        service takes a ``RUN_STATUS_SCOPE`` token on ``/runs/...``, so the callback is
-        asked for that (as for :meth:`enumerate_runs`; a per-call ``authorizer=`` wins).
-        ``flow_id``/``flow_scope`` are checked and kept for the original signature.
+        As the original did, ``authorizer_callback`` is asked for the flow's scope
+        (``flow_scope``, or derived from ``flow_id``); a per-call ``authorizer=`` wins.
         """
-        uuid_segment(flow_id, "flow_id")
-        if flow_scope is not None and not isinstance(flow_scope, str):
-            raise UsageError(f"flow_scope must be a scope string or None, got {flow_scope!r}")
+        fid = uuid_segment(flow_id, "flow_id")
         rid = uuid_segment(flow_action_id, "flow_action_id")
-        auth = self._scoped(f"{self.session.base_url}/flows/", RUN_STATUS_SCOPE, authorizer)
-        return self._with(auth, "GET", f"/runs/{rid}/definition", query_params)
+        return self._with(self._flow_authorizer(fid, flow_scope, authorizer), "GET", f"/runs/{rid}/definition",
+                          query_params)
 
     # -- runs ------------------------------------------------------------------------
 
@@ -163,16 +159,16 @@ class RunRoutes(FlowBase):
         With an ``authorizer_callback`` that token comes from the callback (as in the
         original), else the client's ``authorizer``; a per-call ``authorizer=`` wins.
         """
-        return self._runs_page("/runs", f"{self.session.base_url}/flows/", roles, statuses, marker, per_page,
-                               filters, orderings, role, authorizer, query_params)
+        auth = self._scoped(f"{self.session.base_url}/flows/", RUN_STATUS_SCOPE, authorizer)
+        return self._runs_page("/runs", auth, roles, statuses, marker, per_page, filters, orderings, role,
+                               query_params)
 
-    def _runs_page(self, path: str, scope_url: str, roles: object, statuses: object, marker: str | None,
-                   per_page: int | None, filters: Mapping[str, Any] | None, orderings: object, role: object,
-                   authorizer: CallAuth, query_params: QueryParams | None) -> Op[ListResponse]:
-        """One page of the original SDK's run listings, with a ``RUN_STATUS_SCOPE`` token."""
+    def _runs_page(self, path: str, auth: Op[Authorizer | None], roles: object, statuses: object,
+                   marker: str | None, per_page: int | None, filters: Mapping[str, Any] | None, orderings: object,
+                   role: object, query_params: QueryParams | None) -> Op[ListResponse]:
+        """One page of the original SDK's run listings (``marker`` sent as ``marker``), with ``auth``'s token."""
         query = list_query(roles=roles, role=role, marker=marker, per_page=per_page, filters=filters,
                            orderings=orderings, filter_status=comma(statuses, "statuses"))
-        auth = self._scoped(scope_url, RUN_STATUS_SCOPE, authorizer)
         return listing(self._with(auth, "GET", path, query_params, query), "runs")
 
     def list_flow_runs(
@@ -192,18 +188,15 @@ class RunRoutes(FlowBase):
     ) -> Op[ListResponse]:
         """``GET /flows/{flow_id}/runs`` (``GET /runs``, as :meth:`enumerate_runs`, without ``flow_id``).
 
-        The token is chosen as for :meth:`enumerate_runs` (``RUN_STATUS_SCOPE``): the
-        original asked the callback for the flow's scope here, but the service lists
-        runs only for a service token. ``flow_scope`` is kept for the original signature.
+        As the original did, ``authorizer_callback`` is asked for the flow's scope
+        (``flow_scope``, or derived from ``flow_id``); a per-call ``authorizer=`` wins.
         """
         if flow_id is None:
             return self.enumerate_runs(roles, statuses, marker, per_page, filters, orderings, role, authorizer,
                                        query_params=query_params)
         fid = uuid_segment(flow_id, "flow_id")
-        if flow_scope is not None and not isinstance(flow_scope, str):
-            raise UsageError(f"flow_scope must be a scope string or None, got {flow_scope!r}")
-        return self._runs_page(f"/flows/{fid}/runs", f"{self.session.base_url}/flows/{fid}", roles, statuses,
-                               marker, per_page, filters, orderings, role, authorizer, query_params)
+        return self._runs_page(f"/flows/{fid}/runs", self._flow_authorizer(fid, flow_scope, authorizer), roles,
+                               statuses, marker, per_page, filters, orderings, role, query_params)
 
     def get_run(self, run_id: str, include_flow_description: bool | None = None, authorizer: CallAuth = MISSING, *,
                 query_params: QueryParams | None = None) -> Op[APIResponse]:
@@ -251,16 +244,32 @@ class RunRoutes(FlowBase):
 
     def resume_run(self, run_id: str, flow_id: str | None = None, flow_scope: str | None = None,
                    authorizer: CallAuth = MISSING, *, query_params: QueryParams | None = None) -> Op[APIResponse]:
-        """``POST /runs/{run_id}/resume``: resume an INACTIVE run.
+        """``POST /runs/{run_id}/resume`` with the run's flow's token: resume an INACTIVE run.
 
-        With ``flow_id`` (the run's flow) the flow's own token is used, as globus-sdk's
-        ``SpecificFlowClient.resume_run`` does; else the service token.
+        As globus-sdk's ``SpecificFlowClient.resume_run``, the flow's own token is used
+        (from ``authorizer_callback``). Without ``flow_id`` the run is looked up first
+        (``GET /runs/{run_id}``, service token) to learn its flow. With no
+        ``authorizer_callback``, or a run document naming no flow, the service token
+        is used; a per-call ``authorizer=`` wins, and then nothing is looked up.
         """
         rid = uuid_segment(run_id, "run_id")
+        fid = None if flow_id is None else uuid_segment(flow_id, "flow_id")
+        if flow_scope is not None and not isinstance(flow_scope, str):
+            raise UsageError(f"flow_scope must be a scope string or None (derived from flow_id), got {flow_scope!r}")
+        return self._with(self._run_flow_authorizer(rid, fid, flow_scope, authorizer), "POST",
+                          f"/runs/{rid}/resume", query_params)
+
+    def _run_flow_authorizer(self, run_id: str, flow_id: str | None, flow_scope: str | None,
+                             authorizer: CallAuth) -> Op[Authorizer | None]:
+        if authorizer is not MISSING or self.authorizers.callback is None:
+            return (yield from self._scoped("", "", authorizer))
         if flow_id is None:
-            return self._service("POST", f"/runs/{rid}/resume", authorizer, query_params)
-        auth = self._flow_authorizer(uuid_segment(flow_id, "flow_id"), flow_scope, authorizer)
-        return self._with(auth, "POST", f"/runs/{rid}/resume", query_params)
+            run = yield from self._service("GET", f"/runs/{run_id}", MISSING, None)
+            found = run.get("flow_id") if isinstance(run.data, dict) else None
+            if not isinstance(found, str) or not found:
+                return self.session.authorizer
+            flow_id = found
+        return (yield from self._flow_authorizer(flow_id, flow_scope, MISSING))
 
     def _update_doc(self, label: object, tags: object, run_managers: object, run_monitors: object,
                     additional_fields: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -270,7 +279,7 @@ class RunRoutes(FlowBase):
             doc["label"] = label
         for name, value in (("tags", tags), ("run_managers", run_managers), ("run_monitors", run_monitors)):
             if value is not MISSING:
-                doc[name] = None if value is None else str_list(value, name)
+                doc[name] = None if value is None else body_list(value, name)
         return merge_fields(doc, additional_fields)
 
     def update_run(
@@ -349,7 +358,7 @@ class RunRoutes(FlowBase):
                 raise UsageError(f"set_{name}, add_{name} and remove_{name} exclude each other; pass only one")
             for verb, value in zip(("set", "add", "remove"), values):
                 if value is not None:
-                    doc[verb][name] = str_list(value, f"{verb}_{name}")
+                    doc[verb][name] = body_list(value, f"{verb}_{name}")
         if status is not None:
             check_str(status, "status")
             doc["set"]["status"] = status
@@ -445,4 +454,4 @@ class RunRoutes(FlowBase):
             return bool(doc.get("status") != "ACTIVE")
 
         return watch_op(lambda: self.get_run(rid, authorizer=authorizer), finished, settings, f"run {rid}",
-                        on_update, lambda: self.iter_run_logs(rid, authorizer=authorizer))
+                        on_update, lambda marker: self.get_run_logs(rid, limit=100, marker=marker, authorizer=authorizer))
