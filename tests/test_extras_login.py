@@ -55,7 +55,7 @@ def test_browser_login_asks_once_for_every_missing_scope(auth: AuthStub, browser
     assert q["code_challenge_method"] == "S256" and len(q["code_challenge"]) == 43
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", q["redirect_uri"])
     assert q["access_type"] == "offline" and q["response_type"] == "code" and q["state"]
-    assert q["scope"].split(" ", 1) == [SCOPE_A, SCOPE_B_DEP]
+    assert q["scope"].split(" ", 1) == [SCOPE_A, SCOPE_B_DEP + " openid"]  # openid: the id_token names who
     assert browser.landings[0].status == 200 and b"Login complete" in browser.landings[0].body
     # Both tokens are stored, with the dependent scope remembered.
     a, b = m.stored(SCOPE_A), m.stored(SCOPE_B_DEP)
@@ -73,7 +73,7 @@ def test_browser_login_asks_once_for_every_missing_scope(auth: AuthStub, browser
     other = f"{SCOPE_A}[{DEP_SCOPE}]"
     assert m.missing([SCOPE_A, other]) == [other]
     m.ensure([SCOPE_A, other])
-    assert browser.scopes[-1] == other
+    assert browser.scopes[-1] == other + " openid"
     assert set(m.stored(SCOPE_A).dependent_scopes) == {other}  # type: ignore[union-attr]
 
 
