@@ -27,7 +27,6 @@ redirect server added (:mod:`.login_flows`, imported only when a login starts).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -38,6 +37,7 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from ..errors import AutomateAPIError, UsageError
+from ._responses import IDENTITY_SCOPES, Secret, forget_refresh_token, store_login, store_refresh
 from .errors import LoginFailed, LoginRequired
 from .storage import LEGACY_CLIENT_ID, StoredToken, TokenFile, base_scope, environment_name
 
@@ -59,8 +59,6 @@ LoginMode = Literal["auto", "browser", "paste", "never"]
 _MODES = ("auto", "browser", "paste", "never")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _TEXT_BROWSERS = frozenset({"lynx", "www-browser", "links", "elinks", "w3m"})
-#: Asked on every login: the id_token it adds names who logged in (``whoami``).
-_IDENTITY_SCOPES = ("openid",)
 
 
 def _sdk() -> Any:
@@ -120,43 +118,6 @@ def can_open_browser() -> bool:
         return False
     name = getattr(browser, "name", None) or getattr(browser, "_name", "")
     return name not in _TEXT_BROWSERS
-
-
-class _Secret:
-    """A token, or a token response, held so that ``repr`` hides it: a traceback printer
-    that shows local variables (Sentry, rich, ``pytest --showlocals``) then shows no
-    token. (globus-sdk's token responses print their whole body in ``repr``.)"""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __repr__(self) -> str:
-        return "<secret, hidden>"
-
-
-def identity_from_id_token(id_token: Any, client_id: str) -> str | None:
-    """The ``sub`` (identity id) of an OpenID Connect ``id_token``, if it is for ``client_id``.
-
-    The signature is not checked, on purpose: the token comes straight from Globus Auth's
-    token endpoint in the TLS response to our own request, which OpenID Connect Core
-    §3.1.3.7 accepts in place of a signature check; checking it would mean fetching
-    Auth's keys on every login. Its audience must still be this client.
-    """
-    try:
-        payload = str(id_token).split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, IndexError, TypeError):
-        return None
-    if not isinstance(claims, dict):
-        return None
-    audience = claims.get("aud")
-    if client_id not in (audience if isinstance(audience, list) else [audience]):
-        log.warning("the login's id_token is for another client; its identity is not recorded")
-        return None
-    sub = claims.get("sub")
-    return sub if isinstance(sub, str) and sub else None
 
 
 class LoginManager:
@@ -405,7 +366,7 @@ class LoginManager:
                 raise LoginRequired([scope], reason="the stored token has expired and cannot be refreshed, and logging in is turned off")
             self.login([scope])
             return self._require(scope)
-        held = _Secret(tok.refresh_token)
+        held = Secret(tok.refresh_token)
         with self._refresh_lock(held.value):
             current = self.stored(scope)
             # Another thread or process may have refreshed while we waited.
@@ -415,101 +376,19 @@ class LoginManager:
                 return current
             sdk = _sdk()
             try:
-                response = _Secret(self._client_for(tok.client_id).oauth2_refresh_token(held.value))
+                response = Secret(self._client_for(tok.client_id).oauth2_refresh_token(held.value))
             except sdk.AuthAPIError as e:
                 if e.http_status not in (400, 401, 403):
                     raise
-                self._forget_refresh_token(held)
+                forget_refresh_token(self.tokens, self.environment, held)
                 reason = f"Globus Auth refused the stored refresh token ({e.http_status} {e.code}: revoked or expired)"
                 if self.login_mode == "never":
                     raise LoginRequired([scope], reason=reason + ", and logging in is turned off") from None
                 log.info("%s; logging in again for %s", reason, scope)
                 self.login([scope])
                 return self._require(scope)
-            self._store_refresh(response, held)
+            store_refresh(self.tokens, self.environment, response, held)
         return self._require(scope)
-
-    def _forget_refresh_token(self, held: _Secret) -> None:
-        def change(contents: Any) -> None:
-            entries = contents.environment(self.environment)
-            for scope in [s for s, t in entries.items() if t.refresh_token == held.value]:
-                del entries[scope]
-
-        self.tokens.update(change)
-
-    def _store_refresh(self, response: _Secret, held: _Secret) -> None:
-        by_rs = _Secret(dict(response.value.by_resource_server))
-        del response  # only the hidden copy stays in this frame
-
-        def change(contents: Any) -> None:
-            entries: dict[str, StoredToken] = contents.environment(self.environment)
-            for scope, tok in list(entries.items()):
-                if tok.refresh_token != held.value:
-                    continue
-                data = by_rs.value.get(tok.resource_server or "") or (
-                    next(iter(by_rs.value.values())) if len(by_rs.value) == 1 else None
-                )
-                if data is None:
-                    continue
-                granted = tuple(str(data.get("scope") or "").split()) or tok.granted_scopes
-                entries[scope] = StoredToken(
-                    scope=scope,
-                    access_token=data["access_token"],
-                    refresh_token=data.get("refresh_token") or held.value,
-                    expires_at_seconds=data.get("expires_at_seconds"),
-                    resource_server=data.get("resource_server") or tok.resource_server,
-                    granted_scopes=granted,
-                    dependent_scopes=tok.dependent_scopes,
-                    token_type=data.get("token_type") or tok.token_type,
-                    client_id=tok.client_id,
-                    identity_id=tok.identity_id,  # a refresh brings no id_token; who it is stays
-                )
-
-        self.tokens.update(change)
-
-    def _store_login(self, response: _Secret, requested: Sequence[str]) -> None:
-        by_rs = _Secret(dict(response.value.by_resource_server))
-        identity = identity_from_id_token(response.value.get("id_token"), self.client_id)
-        del response  # only the hidden copy stays in this frame
-        # The token of the identity scopes (openid) must not count as "the one token".
-        services = [rs for rs, d in by_rs.value.items()
-                    if set(str(d.get("scope") or "").split()) - set(_IDENTITY_SCOPES)]
-
-        def change(contents: Any) -> list[str]:
-            entries: dict[str, StoredToken] = contents.environment(self.environment)
-            placed: list[tuple[str, str, Any]] = []  # (base scope, resource server, data)
-            for rs, data in by_rs.value.items():
-                for granted in str(data.get("scope") or "").split():
-                    placed.append((granted, rs, data))
-            granted_bases = {p[0] for p in placed}
-            if len(services) == 1:  # one token: it serves every requested scope, however spelt
-                rs = services[0]
-                data = by_rs.value[rs]
-                placed.extend((base_scope(s), rs, data) for s in requested if base_scope(s) not in granted_bases)
-            wanted = {base_scope(s) for s in requested}
-            for base, rs, data in placed:
-                if base in _IDENTITY_SCOPES and base not in wanted:
-                    continue  # asked only for the id_token: not a token anyone asked to keep
-                old = entries.get(base)
-                deps = list(old.dependent_scopes) if old is not None and old.resource_server in (None, rs) else []
-                deps += [s for s in requested if "[" in s and base_scope(s) == base]
-                entries[base] = StoredToken(
-                    scope=base,
-                    access_token=data["access_token"],
-                    refresh_token=data.get("refresh_token"),
-                    expires_at_seconds=data.get("expires_at_seconds"),
-                    resource_server=rs,
-                    granted_scopes=tuple(str(data.get("scope") or "").split()),
-                    dependent_scopes=tuple(dict.fromkeys(deps)),
-                    token_type=data.get("token_type") or "Bearer",
-                    client_id=self.client_id,
-                    identity_id=identity,
-                )
-            return [s for s in requested if base_scope(s) not in entries or not entries[base_scope(s)].covers(s)]
-
-        not_granted = self.tokens.update(change)
-        if not_granted:
-            raise LoginFailed(f"Globus Auth did not grant: {', '.join(not_granted)}")
 
     def _login(self, scopes: Sequence[str], params: Mapping[str, Any] | None) -> None:
         if self.login_mode == "never":
@@ -519,7 +398,7 @@ class LoginManager:
         mode = self.login_mode
         if mode == "auto":
             mode = "browser" if can_open_browser() else "paste"
-        asked = list(scopes) + [s for s in _IDENTITY_SCOPES if s not in scopes]
+        asked = list(scopes) + [s for s in IDENTITY_SCOPES if s not in scopes]
         parameters = flows.authorization_parameters(asked, params)
         client = self._login_client()
         host = socket.gethostname().split(".")[0]
@@ -538,14 +417,14 @@ class LoginManager:
                 log.info("no web browser could be opened; asking for the code on stdin instead")
         if response is None:
             response = self._run(flows.PasteLoginFlowManager(client, scopes=scopes, **options), parameters)
-        self._store_login(response, scopes)
+        store_login(self.tokens, self.environment, self.client_id, response, scopes)
         log.info("logged in for %s", ", ".join(scopes))
 
-    def _run(self, flow_manager: Any, parameters: Any) -> _Secret:
+    def _run(self, flow_manager: Any, parameters: Any) -> Secret:
         """One login flow of globus-sdk (see :mod:`.login_flows`); its answer held hidden."""
         sdk = _sdk()
         try:
-            return _Secret(flow_manager.run_login_flow(parameters))
+            return Secret(flow_manager.run_login_flow(parameters))
         except sdk.GlobusAPIError as e:
             raise LoginFailed(
                 f"Globus Auth did not accept the authorization code ({e.http_status} {e.code}); log in again"
