@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -361,3 +362,36 @@ def test_token_file_sections_follow_the_environment(isolated_home: str, monkeypa
     assert LoginManager(login="never", environment="mine").environment == "mine"
     with pytest.raises(al.UsageError):
         LoginManager(login="never", auth_base_url="auth.globus.org")
+
+
+def test_the_login_records_who_from_the_id_token_and_a_refresh_keeps_it(auth: AuthStub, browser: StubBrowser,
+                                                                        token_path: str) -> None:
+    m = manager(auth, token_path)
+    m.ensure([SCOPE_A, SCOPE_B])
+    assert "openid" in query_of(browser.urls[0])["scope"].split()
+    doc = file_doc(token_path)["environments"][auth.url]
+    assert set(doc) == {SCOPE_A, SCOPE_B}  # the id_token's own token is not kept
+    assert {entry["identity_id"] for entry in doc.values()} == {auth.state.identity}
+    auth.state.expires_in = 0
+    m.login([SCOPE_A], authorization_parameters={"prompt": "login"})
+    auth.state.expires_in = 3600
+    before = m.stored(SCOPE_A)
+    assert before is not None and before.expired()
+    m.access_token(SCOPE_A)  # refreshed: a refresh brings no id_token
+    after = m.stored(SCOPE_A)
+    assert auth.state.refresh_count == 1 and after is not None and after.access_token != before.access_token
+    assert after.identity_id == auth.state.identity
+
+
+def test_an_id_token_for_another_client_is_not_believed() -> None:
+    from automate_lite.extras._responses import identity_from_id_token
+
+    def token(claims: dict) -> str:
+        part = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+        return f"e30.{part}.sig"
+
+    assert identity_from_id_token(token({"sub": "me", "aud": "client-1"}), "client-1") == "me"
+    assert identity_from_id_token(token({"sub": "me", "aud": ["x", "client-1"]}), "client-1") == "me"
+    assert identity_from_id_token(token({"sub": "me", "aud": "other"}), "client-1") is None
+    assert identity_from_id_token("not a jwt", "client-1") is None
+    assert identity_from_id_token(None, "client-1") is None
