@@ -177,6 +177,7 @@ class PasteLoginFlowManager(_StateAndPKCE, CommandLineLoginFlowManager):
         except EOFError:
             answer = None
         if answer is None:
+            _say("\n")  # end the prompt's line: what follows is the error
             raise LoginRequired(self._scopes, reason="no authorization code was entered (standard input is closed)")
         if answer.startswith(("http://", "https://")):
             return code_from({k: v[0] for k, v in parse_qs(urlsplit(answer).query).items()}, None)
