@@ -8,8 +8,8 @@ Measured in one run, each a fresh process, median of N wall-clock times:
 * ``automate-lite --help`` (as ``python -m automate_lite --help`` from this checkout);
 * ``automate-lite flow list`` against a local Flows service on 127.0.0.1 (one real
   request, the whole path: parse, client, urllib3, HTTP, table);
-* ``globus flows list --help`` from globus-cli, installed in its own venv under
-  ``benchmarks/.venvs/globus-cli`` (built on first use, reused after).
+* ``globus flows list --help`` from globus-cli (beside this Python, on ``PATH``, or in
+  ``benchmarks/.venvs/globus-cli``, built by ``--install-peer``); skipped if absent.
 
 Prints the times and the ratios globus-cli / automate-lite.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,17 +32,26 @@ __all__ = ["main"]
 GLOBUS_CLI_VENV = os.path.join(VENV_ROOT, "globus-cli")
 
 
-def _globus_cli() -> str | None:
-    """The ``globus`` executable of the globus-cli venv, building the venv if needed."""
+def _globus_cli(install: bool) -> str | None:
+    """globus-cli's ``globus``: beside this Python, on ``PATH``, or in the benchmarks'
+    own venv (``benchmarks/.venvs/globus-cli``, built only with ``--install-peer``: pip
+    would otherwise change the globus-sdk version of the environment running this).
+    None (the row is skipped) when there is none."""
+    for exe in (os.path.join(os.path.dirname(sys.executable), "globus"), shutil.which("globus"),
+                os.path.join(GLOBUS_CLI_VENV, "bin", "globus")):
+        if exe and os.path.exists(exe):
+            return exe
+    if not install:
+        print("globus-cli is not installed (pass --install-peer to build its venv); its row is skipped",
+              file=sys.stderr)
+        return None
     exe = os.path.join(GLOBUS_CLI_VENV, "bin", "globus")
-    if os.path.exists(exe):
-        return exe
     try:
         subprocess.run([sys.executable, "-m", "venv", GLOBUS_CLI_VENV], check=True, timeout=300)
         subprocess.run([os.path.join(GLOBUS_CLI_VENV, "bin", "pip"), "install", "-q", "--disable-pip-version-check",
                         "globus-cli"], check=True, timeout=900)
     except (OSError, subprocess.SubprocessError) as e:
-        print(f"globus-cli could not be installed ({e}); its figures are skipped", file=sys.stderr)
+        print(f"globus-cli could not be installed ({e}); its row is skipped", file=sys.stderr)
         return None
     return exe if os.path.exists(exe) else None
 
@@ -64,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the measures and print them; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.cli_bench", description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=15, help="runs per measure (median taken)")
+    parser.add_argument("--install-peer", action="store_true",
+                        help="build benchmarks/.venvs/globus-cli if globus-cli is not found")
     args = parser.parse_args(argv)
 
     from automate_lite.testing import FlowsStub
@@ -77,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["automate-lite --help"] = _time([py, "-m", "automate_lite", "--help"], args.repeat, env)
         results["automate-lite flow list (loopback)"] = _time(
             [py, "-m", "automate_lite", "flow", "list", "--flows-url", flows.url, "--format", "text"], args.repeat, env)
-    globus = _globus_cli()
+    globus = _globus_cli(args.install_peer)
     if globus is not None:
         results["globus flows list --help"] = _time([globus, "flows", "list", "--help"], args.repeat, env)
 

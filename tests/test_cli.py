@@ -236,3 +236,30 @@ def test_help_imports_no_transport() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO,
                           env=dict(os.environ, PYTHONPATH=REPO), timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_command_without_a_token_file_loads_no_login_code(flows: FlowsStub, tmp_path: Any) -> None:
+    # The CLI looks for the token file through the lazy automate_lite.extras: the path
+    # rule alone is imported, never the login extra, its file locking or globus-sdk.
+    script = ("import sys\nfrom automate_lite.cli import main\n"
+              f"code = main(['flow', 'list', '--flows-url', {flows.url!r}])\n"
+              "loaded = sorted(m for m in sys.modules if m.startswith(('automate_lite.extras', 'globus_sdk')))\n"
+              "print(loaded, file=sys.stderr)\n"
+              "sys.exit(code or (0 if loaded == ['automate_lite.extras', 'automate_lite.extras._paths'] else 9))\n")
+    env = dict(os.environ, PYTHONPATH=REPO, AUTOMATE_LITE_TOKEN_FILE=str(tmp_path / "absent.json"))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env=env,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--function", "f=no_such_module_here:fn"], "cannot import 'no_such_module_here'"),
+    (["--function", "f=json"], "is not MODULE:NAME"),
+    (["--function", "f=json:no_such_name"], "has no 'no_such_name'"),
+    (["--function", "json:dumps"], "takes ID=MODULE:NAME"),
+    (["--collection", "nodir"], "takes ID=DIR"),
+])
+def test_local_names_a_bad_collection_or_function(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                                   says: str) -> None:
+    code, out, err = cli(capsys, "local", *argv)
+    assert code == 2 and says in err and len(err.splitlines()) == 1

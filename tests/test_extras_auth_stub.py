@@ -98,3 +98,40 @@ def test_confidential_clients_authenticate_with_basic() -> None:
         status, doc = post(auth, "/v2/oauth2/token", form, basic=("conf", "s3cret"))
         assert status == 200 and doc["access_token"]
         assert post(auth, "/v2/oauth2/token", {"grant_type": "refresh_token", "refresh_token": "x", "client_id": "who"})[0] == 401
+
+
+def _jwt_claims(token: str, key: bytes) -> dict:
+    import hmac
+
+    head, payload, signature = token.split(".")
+    expected = hmac.new(key, f"{head}.{payload}".encode(), hashlib.sha256).digest()
+    assert base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)) == expected
+    assert json.loads(base64.urlsafe_b64decode(head + "==="))["alg"] == "HS256"
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))  # type: ignore[no-any-return]
+
+
+def test_openid_brings_an_id_token_and_userinfo_answers_for_its_token(auth: AuthStub) -> None:
+    answer = authorize(auth, scope=f"{SCOPE_A} openid")
+    status, doc = exchange(auth, answer["code"])
+    assert status == 200
+    claims = _jwt_claims(doc["id_token"], auth.state.id_token_key)
+    assert claims["sub"] == auth.state.identity and claims["aud"] == "c-1" and claims["iss"] == auth.url
+    assert claims["preferred_username"] == f"{auth.state.identity}@stub.example" and claims["exp"] > claims["iat"]
+    [openid_doc] = [d for d in [doc, *doc["other_tokens"]] if d["scope"] == "openid"]
+    service_doc = next(d for d in [doc, *doc["other_tokens"]] if d["scope"] == SCOPE_A)
+
+    def userinfo(token: str) -> tuple[int, dict]:
+        hop = fetch(auth.url + "/v2/oauth2/userinfo", headers={"Authorization": f"Bearer {token}"})
+        return hop.status, json.loads(hop.body)
+
+    status, info = userinfo(openid_doc["access_token"])
+    assert status == 200 and info["sub"] == auth.state.identity and info["email"].endswith("@stub.example")
+    assert userinfo(service_doc["access_token"])[0] == 403  # a token without openid
+    assert userinfo("not-a-token")[0] == 401
+    # globus-sdk's own client reads it too
+    sdk_info = globus_sdk.AuthClient(base_url=auth.url,
+                                     authorizer=globus_sdk.AccessTokenAuthorizer(openid_doc["access_token"])).userinfo()
+    assert sdk_info["sub"] == auth.state.identity
+    # no openid, no id_token
+    plain = exchange(auth, authorize(auth)["code"])[1]
+    assert "id_token" not in plain

@@ -70,7 +70,7 @@ def test_browser_login_through_the_account_picker(fauxbus: Fauxbus, token_path: 
     assert q["client_id"] == FAUXBUS_CLIENT_ID and q["response_type"] == "code"
     assert q["code_challenge_method"] == "S256" and len(q["code_challenge"]) == 43
     assert q["redirect_uri"].startswith("http://127.0.0.1:") and q["state"]
-    assert q["scope"].split() == [SCOPE_A, GROUPS_SCOPE]
+    assert q["scope"].split() == [SCOPE_A, GROUPS_SCOPE, "openid"]
     assert q.get("access_type", "online") == "online"
     # The person saw fauxbus's account picker, naming what the client asked for.
     assert "Alice Example" in browser.pages[0] and SCOPE_A in browser.pages[0]

@@ -53,7 +53,7 @@ def test_create_action_client_introspects_logs_in_and_runs(auth: AuthStub, brows
     intro = provider.state.requests[0]
     assert intro.method == "GET" and "authorization" not in intro.headers
     assert client.action_scope == DEFAULT_SCOPE
-    assert browser.scopes == [DEFAULT_SCOPE]
+    assert browser.scopes == [DEFAULT_SCOPE + " openid"]
     started = client.run({"echo_string": "hi"})
     final = client.wait(started["action_id"], timeout=30, initial_delay=0.01)
     assert final["status"] == "SUCCEEDED" and final["details"]["echo_string"] == "hi"
@@ -139,11 +139,11 @@ def test_consent_required_logs_in_for_exactly_what_it_names_and_retries(
     auth: AuthStub, browser: StubBrowser, token_path: str, consent: ConsentService
 ) -> None:
     client = create_action_client(consent.server.url, **opts(auth, token_path))
-    assert browser.scopes == [consent.SCOPE]
+    assert browser.scopes == [consent.SCOPE + " openid"]
     result = client.run({"x": 1})
     assert result["status"] == "SUCCEEDED"
     # One more login, for exactly the scope the service named; then one retry.
-    assert browser.scopes == [consent.SCOPE, consent.FULL]
+    assert browser.scopes == [consent.SCOPE + " openid", consent.FULL + " openid"]
     assert auth.state.authorize_count == 2
     assert len(consent.seen) == 2 and consent.seen[0] != consent.seen[1]
     assert consent.seen[1] == auth.state.latest_access_token(consent.SCOPE)
@@ -175,7 +175,7 @@ def test_session_policy_error_logs_in_with_the_policy(auth: AuthStub, browser: S
         svc.server.stop()
     q = auth.state.authorize_requests[-1]
     assert auth.state.authorize_count == 2
-    assert q["scope"] == svc.SCOPE  # the error named no scope: the client's own
+    assert q["scope"] == svc.SCOPE + " openid"  # the error named no scope: the client's own
     assert q["session_required_policies"] == "pol-1" and q["session_message"] == "MFA please"
 
 
@@ -212,12 +212,12 @@ def test_create_flows_client_end_to_end(auth: AuthStub, browser: StubBrowser, to
     fc = create_flows_client(base_url=flows.url, **opts(auth, token_path))
     # One login for all five service scopes together.
     assert auth.state.authorize_count == 1
-    assert browser.scopes[0].split() == list(al.ALL_FLOW_SCOPES)
+    assert browser.scopes[0].split() == [*al.ALL_FLOW_SCOPES, "openid"]
     flow = fc.deploy_flow(HELLO, "hello", input_schema={})
     assert fc.get_flow(flow["id"])["id"] == flow["id"]
     # Running a flow never run before: the default callback logs in for its own scope.
     run = fc.run_flow(flow["id"], None, {"echo_string": "hi"}, label="first")
-    assert browser.scopes[-1] == al.flow_scope(flow["id"])
+    assert browser.scopes[-1] == al.flow_scope(flow["id"]) + " openid"
     assert auth.state.authorize_count == 2
     final = fc.wait_for_run(run["run_id"], timeout=30, initial_delay=0.01)
     assert final["status"] == "SUCCEEDED"
@@ -227,7 +227,7 @@ def test_create_flows_client_end_to_end(auth: AuthStub, browser: StubBrowser, to
     flows.require_consent(flow["id"])
     third = fc.run_flow(flow["id"], None, {}, label="third")
     assert third["status"] in ("ACTIVE", "SUCCEEDED")
-    assert auth.state.authorize_count == 3 and browser.scopes[-1] == al.flow_scope(flow["id"])
+    assert auth.state.authorize_count == 3 and browser.scopes[-1] == al.flow_scope(flow["id"]) + " openid"
     # Another program, in no-login mode, runs it with what is stored.
     other = create_flows_client(base_url=flows.url, **opts(auth, token_path, login="never"))
     assert other.run_flow(flow["id"], None, {}, label="fourth")["label"] == "fourth"

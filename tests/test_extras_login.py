@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -55,7 +56,7 @@ def test_browser_login_asks_once_for_every_missing_scope(auth: AuthStub, browser
     assert q["code_challenge_method"] == "S256" and len(q["code_challenge"]) == 43
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", q["redirect_uri"])
     assert q["access_type"] == "offline" and q["response_type"] == "code" and q["state"]
-    assert q["scope"].split(" ", 1) == [SCOPE_A, SCOPE_B_DEP]
+    assert q["scope"].split(" ", 1) == [SCOPE_A, SCOPE_B_DEP + " openid"]  # openid: the id_token names who
     assert browser.landings[0].status == 200 and b"Login complete" in browser.landings[0].body
     # Both tokens are stored, with the dependent scope remembered.
     a, b = m.stored(SCOPE_A), m.stored(SCOPE_B_DEP)
@@ -73,7 +74,7 @@ def test_browser_login_asks_once_for_every_missing_scope(auth: AuthStub, browser
     other = f"{SCOPE_A}[{DEP_SCOPE}]"
     assert m.missing([SCOPE_A, other]) == [other]
     m.ensure([SCOPE_A, other])
-    assert browser.scopes[-1] == other
+    assert browser.scopes[-1] == other + " openid"
     assert set(m.stored(SCOPE_A).dependent_scopes) == {other}  # type: ignore[union-attr]
 
 
@@ -361,3 +362,36 @@ def test_token_file_sections_follow_the_environment(isolated_home: str, monkeypa
     assert LoginManager(login="never", environment="mine").environment == "mine"
     with pytest.raises(al.UsageError):
         LoginManager(login="never", auth_base_url="auth.globus.org")
+
+
+def test_the_login_records_who_from_the_id_token_and_a_refresh_keeps_it(auth: AuthStub, browser: StubBrowser,
+                                                                        token_path: str) -> None:
+    m = manager(auth, token_path)
+    m.ensure([SCOPE_A, SCOPE_B])
+    assert "openid" in query_of(browser.urls[0])["scope"].split()
+    doc = file_doc(token_path)["environments"][auth.url]
+    assert set(doc) == {SCOPE_A, SCOPE_B}  # the id_token's own token is not kept
+    assert {entry["identity_id"] for entry in doc.values()} == {auth.state.identity}
+    auth.state.expires_in = 0
+    m.login([SCOPE_A], authorization_parameters={"prompt": "login"})
+    auth.state.expires_in = 3600
+    before = m.stored(SCOPE_A)
+    assert before is not None and before.expired()
+    m.access_token(SCOPE_A)  # refreshed: a refresh brings no id_token
+    after = m.stored(SCOPE_A)
+    assert auth.state.refresh_count == 1 and after is not None and after.access_token != before.access_token
+    assert after.identity_id == auth.state.identity
+
+
+def test_an_id_token_for_another_client_is_not_believed() -> None:
+    from automate_lite.extras._responses import identity_from_id_token
+
+    def token(claims: dict) -> str:
+        part = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+        return f"e30.{part}.sig"
+
+    assert identity_from_id_token(token({"sub": "me", "aud": "client-1"}), "client-1") == "me"
+    assert identity_from_id_token(token({"sub": "me", "aud": ["x", "client-1"]}), "client-1") == "me"
+    assert identity_from_id_token(token({"sub": "me", "aud": "other"}), "client-1") is None
+    assert identity_from_id_token("not a jwt", "client-1") is None
+    assert identity_from_id_token(None, "client-1") is None

@@ -19,7 +19,7 @@ import pytest
 from fauxbus_helpers import SCOPE_A, StubBrowser, auth, browser, fetch, isolated_home, token_path  # noqa: F401
 
 from automate_lite.extras import LoginFailed, LoginManager
-from automate_lite.extras.login import _RedirectServer
+from automate_lite.extras.login_flows import RedirectServer as _RedirectServer
 from automate_lite.testing.auth import AuthStub
 
 STATE = "the-state-of-this-login"

@@ -1,14 +1,17 @@
 """What a pip user gets: the built wheel and sdist, installed in a fresh virtual environment.
 
-One module-scoped build (``python -m build``, sdist and wheel) feeds every test. The
-wheel is installed with ``[testing]`` into a new venv (pip resolves from whatever
-index this machine is configured with) and a user's own pytest file, using only the
-plugin's fixtures, runs there from a folder with no checkout on its path. The sdist
-is unpacked and its own tests run from it.
+One session-scoped build (``python -m build``, sdist and wheel) feeds every test, and
+one session-scoped venv holds the wheel installed with ``[testing]`` (pip resolves from
+whatever index this machine is configured with). From a folder with no checkout on its
+path: a user's own pytest file, using only the plugin's fixtures, passes; the installed
+``automate-lite`` console script serves ``local`` (with a collection and a Compute
+function), deploys a flow with Transfer and Compute states and runs it with
+``--watch``. The sdist is unpacked and its own tests run from it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +19,7 @@ import tarfile
 import zipfile
 from email.parser import Parser
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -27,7 +31,7 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("dist")
     subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)], check=True,
@@ -93,19 +97,93 @@ def test_the_plugin_came_from_the_installed_wheel():
 '''
 
 
-def test_wheel_with_testing_extra_in_a_fresh_venv(dist: dict[str, Path], tmp_path: Path) -> None:
-    venv = tmp_path / "venv"
+@pytest.fixture(scope="session")
+def installed(dist: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with ``automate_lite-*.whl[testing]`` installed; returns its ``bin`` folder."""
+    venv = tmp_path_factory.mktemp("wheel-venv") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120, env=_env())
-    python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", f"{dist['wheel']}[testing]"], check=True,
-                   capture_output=True, timeout=300, env=_env())
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    f"{dist['wheel']}[testing]"], check=True, capture_output=True, timeout=300, env=_env())
+    return venv / "bin"
+
+
+def test_wheel_with_testing_extra_in_a_fresh_venv(installed: Path, tmp_path: Path) -> None:
     work = tmp_path / "user-project"
     work.mkdir()
     (work / "test_mine.py").write_text(USER_TEST)
-    done = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mine.py"],
+    done = subprocess.run([str(installed / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mine.py"],
                           cwd=work, capture_output=True, text=True, timeout=120, env=_env())
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout
+
+
+USER_FUNCTIONS = '''
+def count_files(files):
+    return {"files": files, "doubled": 2 * files}
+'''
+
+CLI_FLOW = {"StartAt": "Copy", "States": {
+    "Copy": {"Type": "Action", "ActionUrl": "https://transfer.actions.globus.org/transfer",
+             "Parameters": {"source_endpoint": "src-collection", "destination_endpoint": "dst-collection",
+                            "DATA": [{"source_path.$": "$.path", "destination_path": "/~/copied.txt"}]},
+             "ResultPath": "$.copy", "Next": "Count"},
+    "Count": {"Type": "Action", "ActionUrl": "https://compute.actions.globus.org",
+              "Parameters": {"endpoint": "local", "function": "count-fn", "args.$": "$.copy.details.files"},
+              "ResultPath": "$.counted", "End": True}}}
+
+
+@pytest.fixture
+def local_services(installed: Path, tmp_path: Path) -> Iterator[tuple[dict[str, object], Path]]:
+    """``automate-lite local`` from the installed wheel, in a folder outside the checkout."""
+    work = tmp_path / "cli-user"
+    (work / "src").mkdir(parents=True)
+    (work / "src" / "data.txt").write_text("offline payload\n")
+    (work / "my_functions.py").write_text(USER_FUNCTIONS)
+    local = subprocess.Popen(
+        [str(installed / "automate-lite"), "local", "--format", "json", "--collection", "src-collection=src",
+         "--collection", "dst-collection=dst", "--function", "count-fn=my_functions:count_files"],
+        cwd=work, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert local.stdout is not None
+        text = ""
+        while not text.rstrip().endswith("}") or text.count("{") != text.count("}"):
+            line = local.stdout.readline()
+            assert line, local.stderr.read() if local.stderr else "automate-lite local ended"
+            text += line
+        yield json.loads(text), work
+    finally:
+        local.terminate()
+        local.wait(timeout=30)
+    assert local.returncode == 0, local.stderr.read() if local.stderr else ""
+
+
+def test_installed_cli_local_deploy_and_watch_a_transfer_compute_flow(
+        installed: Path, local_services: tuple[dict[str, object], Path]) -> None:
+    urls, work = local_services
+    assert urls["collections"] == {"src-collection": str(work / "src"), "dst-collection": str(work / "dst")}
+    exe = str(installed / "automate-lite")
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([exe, *argv, "--flows-url", str(urls["flows"])], cwd=work, env=_env(),
+                              capture_output=True, text=True, timeout=120)
+
+    (work / "flow.json").write_text(json.dumps(CLI_FLOW))
+    deployed = cli("flow", "deploy", "flow.json", "--title", "copy and count")
+    assert deployed.returncode == 0, deployed.stderr
+    flow_id = json.loads(deployed.stdout)["id"]
+    watched = cli("flow", "run", flow_id, "--input", '{"path": "/~/data.txt"}', "--watch", "--format", "text",
+                  "--interval", "0.1")
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    lines = watched.stdout.splitlines()
+    # live progress, state by state, then the final document
+    assert any("ActionStarted" in ln and "[Copy]" in ln for ln in lines), watched.stdout
+    assert any("ActionCompleted" in ln and "[Count]" in ln for ln in lines), watched.stdout
+    assert any(ln.startswith("status") and "SUCCEEDED" in ln for ln in lines), watched.stdout
+    assert (work / "dst" / "copied.txt").read_text() == "offline payload\n"
+    run_id = next(ln.split()[1] for ln in lines if ln.startswith("run_id"))
+    got = cli("run", "get", run_id, "--format", "json")
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["details"]["output"]["counted"]["details"]["result"] == [{"files": 1, "doubled": 2}]
 
 
 def test_sdist_carries_its_tests_and_they_run_from_it(dist: dict[str, Path], tmp_path: Path) -> None:

@@ -302,7 +302,7 @@ def test_a_login_whose_tokens_cannot_be_written_shows_no_token_in_traceback_loca
         m.ensure([SCOPE_A])
     monkeypatch.undo()
     shown = _every_local_repr(info.value)
-    assert "_store_login" in _frame_names(info.value) and "by_rs=<secret, hidden>" in shown
+    assert "store_login" in _frame_names(info.value) and "by_rs=<secret, hidden>" in shown
     issued = auth.state.latest_access_token(SCOPE_A)
     assert issued and issued not in shown
 
@@ -320,7 +320,7 @@ def test_a_refresh_that_cannot_be_written_shows_no_token_in_traceback_locals(
         m.access_token(SCOPE_A)
     monkeypatch.undo()
     shown = _every_local_repr(info.value)
-    assert "_store_refresh" in _frame_names(info.value)
+    assert "store_refresh" in _frame_names(info.value)
     fresh = auth.state.latest_access_token(SCOPE_A)
     for secret in ("RT-refresh-secret", "AT-expired-secret", fresh):
         assert secret and secret not in shown

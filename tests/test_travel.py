@@ -1,6 +1,6 @@
 """Clients that travel (issue 13): a FlowsClient pickled to worker processes arrives with
 a fresh connection pool and works; 200 runs fanned out over the workers against the local
-Flows service on 127.0.0.1 each start exactly once."""
+Flows service on 127.0.0.1 each start exactly once; the same over dask.distributed workers on loopback."""
 
 from __future__ import annotations
 
@@ -63,3 +63,26 @@ def test_an_authorizer_that_cannot_travel_is_named() -> None:
     with pytest.raises(TypeError, match="make the client in each process") as info:
         pickle.dumps(client)
     assert "authorizer" in str(info.value) and "LocalOnly" in str(info.value)
+
+
+def test_runs_fanned_out_over_dask_workers_are_each_found_once(flows: FlowsStub) -> None:
+    """A real distributed engine: dask.distributed's LocalCluster on 127.0.0.1, two worker
+    processes (spawned, one thread each). The client travels to them inside the tasks."""
+    distributed = pytest.importorskip("distributed")
+    client = FlowsClient.new_client("client", None, BearerTokenAuthorizer("tok"), base_url=flows.url)
+    flow_id = str(client.deploy_flow(DEFINITION, "travel by dask")["id"])
+    client.get_flow(flow_id)  # a live pooled connection the pickle must leave behind
+    chunks = [list(range(i, 40, 8)) for i in range(8)]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None, scheduler_port=0, silence_logs=40) as cluster, \
+            distributed.Client(cluster) as dask_client:
+        futures = dask_client.map(start_runs, [client] * len(chunks), [flow_id] * len(chunks), chunks, pure=False)
+        results = [pair for part in dask_client.gather(futures) for pair in part]
+        workers = set(dask_client.run(lambda: 1))
+    assert len(workers) == 2
+    assert sorted(n for n, _ in results) == list(range(40))
+    started = {rid: n for n, rid in results}
+    assert len(started) == 40
+    listed = [str(r["run_id"]) for r in client.iter_runs(filter_flow_id=[flow_id])]
+    assert sorted(listed) == sorted(started)  # each run exactly once, none lost, none doubled
+    client.close()

@@ -141,7 +141,7 @@ class Context:
         if not self._looked_for_manager:
             self._looked_for_manager = True
             if importlib.util.find_spec("globus_sdk") is not None:
-                from ..extras.storage import default_token_path
+                from ..extras import default_token_path
 
                 path = getattr(self.args, "token_file", None) or default_token_path()
                 if os.path.exists(path):

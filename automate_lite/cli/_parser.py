@@ -198,12 +198,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     # -- local -------------------------------------------------------------------------
     p = leaf(groups, "local", "local:serve",
-             "start the local Flows service, an Action Provider and Auth on 127.0.0.1; serve until Ctrl-C",
+             "start the local Flows service (wired to Transfer, Compute... stand-ins), an Action Provider and Auth "
+             "on 127.0.0.1; serve until Ctrl-C",
              [common])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--flows-port", type=int, default=0, metavar="PORT", help="0 (default): a free port")
     p.add_argument("--provider-port", type=int, default=0, metavar="PORT")
     p.add_argument("--auth-port", type=int, default=0, metavar="PORT")
+    p.add_argument("--collection", dest="collections", action="append", metavar="ID=DIR",
+                   help="serve directory DIR as Transfer collection ID (repeatable)")
+    p.add_argument("--function", dest="functions", action="append", metavar="ID=MODULE:NAME",
+                   help="register MODULE:NAME (imported from the current directory) as Compute function ID")
 
     # -- login extra -------------------------------------------------------------------
     login_common = _Parser(add_help=False)

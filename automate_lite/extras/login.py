@@ -19,26 +19,25 @@ nowhere on the path of ``import automate_lite``):
 Globus Auth is ``https://auth.globus.org`` unless ``auth_base_url=`` or
 ``GLOBUS_SDK_SERVICE_URL_AUTH`` (or ``GLOBUS_SDK_ENVIRONMENT``) says otherwise.
 
-The redirect server lives here with the flow it serves (hence the module's length): it
-knows the login's ``state`` and ends the wait only for the answer that carries it.
+Every login also asks ``openid``: the ``id_token`` in the answer names the identity the
+tokens belong to (``identity_id`` in the token file, kept across refreshes). The flows
+themselves are globus-sdk login flow managers, with a checked ``state`` and a hardened
+redirect server added (:mod:`.login_flows`, imported only when a login starts).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
+import json
 import logging
 import os
-import secrets
 import socket
-import sys
 import threading
-import time
-from contextlib import suppress
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from ..errors import AutomateAPIError, UsageError
+from ._responses import IDENTITY_SCOPES, Secret, forget_refresh_token, store_login, store_refresh
 from .errors import LoginFailed, LoginRequired
 from .storage import LEGACY_CLIENT_ID, StoredToken, TokenFile, base_scope, environment_name
 
@@ -60,15 +59,6 @@ LoginMode = Literal["auto", "browser", "paste", "never"]
 _MODES = ("auto", "browser", "paste", "never")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _TEXT_BROWSERS = frozenset({"lynx", "www-browser", "links", "elinks", "w3m"})
-#: Globus Auth requirement fields that become query parameters of the authorize URL.
-_AUTHORIZE_PARAMS = (
-    "session_required_identities",
-    "session_required_single_domain",
-    "session_required_policies",
-    "session_required_mfa",
-    "session_message",
-    "prompt",
-)
 
 
 def _sdk() -> Any:
@@ -116,38 +106,6 @@ def _check_scopes(scopes: Iterable[str] | str, argument: str = "scopes") -> list
     return list(dict.fromkeys(s.strip() for s in items))
 
 
-def _query_value(value: Any) -> str | None:
-    if value is None or value == "" or value == []:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
-    return str(value)
-
-
-def _authorize_query(params: Mapping[str, Any] | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key in _AUTHORIZE_PARAMS:
-        value = _query_value((params or {}).get(key))
-        if value is not None:
-            out[key] = value
-    return out
-
-
-def _pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return verifier, base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
-
-
-def _say(message: str) -> None:
-    stream = sys.stderr
-    if stream is not None:
-        stream.write(message)
-        stream.flush()
-
-
 def can_open_browser() -> bool:
     """True when a graphical browser is likely to reach this machine's 127.0.0.1."""
     if os.environ.get("SSH_TTY") or os.environ.get("SSH_CONNECTION"):
@@ -160,193 +118,6 @@ def can_open_browser() -> bool:
         return False
     name = getattr(browser, "name", None) or getattr(browser, "_name", "")
     return name not in _TEXT_BROWSERS
-
-
-class _NoBrowser(Exception):
-    pass
-
-
-class _Secret:
-    """A token, or a token response, held so that ``repr`` hides it: a traceback printer
-    that shows local variables (Sentry, rich, ``pytest --showlocals``) then shows no
-    token. (globus-sdk's token responses print their whole body in ``repr``.)"""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __repr__(self) -> str:
-        return "<secret, hidden>"
-
-
-_DONE_PAGE = (
-    b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>automate-lite login</title></head>"
-    b"<body><h1>Login complete</h1><p>You may close this window and return to your program.</p>"
-    b"</body></html>"
-)
-_BAD_STATE_PAGE = (
-    b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>automate-lite login</title></head>"
-    b"<body><h1>Not this login</h1><p>This answer does not belong to the login your program "
-    b"started (its state is missing or wrong), so it was ignored. The program is still waiting: "
-    b"use the link it printed.</p></body></html>"
-)
-#: The longest request head the redirect server reads (the callback's query is short).
-_MAX_HEAD = 16 * 1024
-#: How long one connection may take to send its request head. A browser preconnect that
-#: never sends anything is dropped after this, and never delays another connection.
-_READ_TIMEOUT = 10.0
-#: Connections served at once; a browser opens a few, more is a flood.
-_MAX_CONNECTIONS = 64
-#: How long close() waits for the server's threads.
-_CLOSE_TIMEOUT = 2.0
-
-
-class _RedirectServer:
-    """A one-shot HTTP server on 127.0.0.1 that waits for Globus Auth's redirect.
-
-    It accepts on its own thread and serves each connection on another, with a bounded
-    read, so an idle or slow connection (a browser preconnect) cannot hold up the real
-    callback. Only ``GET /`` carrying the ``state`` of this login ends the wait; any
-    other request gets an error page and the server keeps waiting (RFC 8252 §8.1,
-    RFC 6749 §10.12).
-    """
-
-    def __init__(self, state: str, read_timeout: float = _READ_TIMEOUT) -> None:
-        self._state = state
-        self._read_timeout = read_timeout
-        self._done = threading.Event()
-        self._closing = threading.Event()
-        self._result: dict[str, str] | None = None
-        self._guard = threading.Lock()
-        self._conns: set[socket.socket] = set()
-        self._workers: list[threading.Thread] = []
-        self.refused = 0  # callbacks answered 400 for a missing or wrong state
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            self._listener.bind(("127.0.0.1", 0))
-            self._listener.listen(16)
-            # A timeout on accept so the loop sees close() even on platforms where closing
-            # a listening socket does not wake a blocked accept().
-            self._listener.settimeout(0.2)
-        except OSError:
-            self._listener.close()
-            raise
-        port = self._listener.getsockname()[1]
-        # The form globus-sdk's own local-server login uses with Globus Auth (no path).
-        self.redirect_uri = f"http://127.0.0.1:{port}"
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True, name="automate-lite-login")
-        self._thread.start()
-
-    def _accept_loop(self) -> None:
-        while not self._closing.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return  # the listener was closed
-            with self._guard:
-                if self._closing.is_set():
-                    conn.close()
-                    return
-                if len(self._conns) >= _MAX_CONNECTIONS:  # a flood: drop, never queue threads
-                    conn.close()
-                    continue
-                self._conns.add(conn)
-                self._workers = [w for w in self._workers if w.is_alive()]
-                worker = threading.Thread(target=self._serve, args=(conn,), daemon=True, name="automate-lite-login-conn")
-                self._workers.append(worker)
-            worker.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        try:
-            conn.settimeout(self._read_timeout)
-            target = self._read_target(conn)
-            if target is None:
-                return
-            status, body, content_type = self._handle(target)
-            head = (
-                f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
-                f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
-            )
-            conn.sendall(head.encode("ascii") + body)
-        except OSError:
-            pass  # a client that went away or timed out is just dropped
-        finally:
-            with self._guard:
-                self._conns.discard(conn)
-            conn.close()
-
-    def _read_target(self, conn: socket.socket) -> str | None:
-        """The request target of a GET, or None (after answering) for anything else."""
-        buf = b""
-        while b"\r\n\r\n" not in buf and b"\n\n" not in buf:
-            if len(buf) > _MAX_HEAD:
-                conn.sendall(b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                return None
-            chunk = conn.recv(4096)
-            if not chunk:
-                return None
-            buf += chunk
-        line = buf.split(b"\n", 1)[0].rstrip(b"\r")
-        parts = line.split(b" ")
-        if len(parts) != 3 or not parts[2].startswith(b"HTTP/"):
-            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            return None
-        if parts[0] != b"GET":
-            conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            return None
-        return parts[1].decode("latin-1")
-
-    def _handle(self, target: str) -> tuple[str, bytes, str]:
-        parts = urlsplit(target)
-        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        if parts.path not in ("", "/") or ("code" not in query and "error" not in query):
-            return "404 Not Found", b"Not found", "text/plain"  # a favicon, a probe
-        given = query.get("state", "")
-        if not secrets.compare_digest(given.encode(), self._state.encode()):
-            with self._guard:
-                self.refused += 1
-            return "400 Bad Request", _BAD_STATE_PAGE, "text/html; charset=utf-8"
-        with self._guard:
-            if self._result is None:
-                self._result = query
-        self._done.set()
-        return "200 OK", _DONE_PAGE, "text/html; charset=utf-8"
-
-    def wait(self, timeout: float | None) -> dict[str, str] | None:
-        self._done.wait(timeout)
-        with self._guard:
-            return self._result
-
-    def close(self) -> None:
-        """Stop serving, drop open connections; waits at most a couple of seconds."""
-        self._closing.set()
-        with suppress(OSError):
-            self._listener.close()
-        with self._guard:
-            conns = list(self._conns)
-            workers = list(self._workers)
-        for conn in conns:
-            # shutdown wakes a thread blocked in recv() on this socket; close alone may not.
-            with suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        deadline = time.monotonic() + _CLOSE_TIMEOUT
-        for thread in [self._thread, *workers]:
-            thread.join(max(0.0, deadline - time.monotonic()))
-
-
-def _code_from(result: Mapping[str, str], state: str | None) -> str:
-    if result.get("error"):
-        detail = result.get("error_description") or ""
-        raise LoginFailed(f"Globus Auth did not log you in: {result['error']}" + (f" ({detail})" if detail else ""))
-    if state is not None and result.get("state") != state:
-        raise LoginFailed("the login answer carried the wrong state (not the login this program started); try again")
-    code = result.get("code", "").strip()
-    if not code:
-        raise LoginFailed("the login answer carried no authorization code")
-    return code
 
 
 class LoginManager:
@@ -595,7 +366,7 @@ class LoginManager:
                 raise LoginRequired([scope], reason="the stored token has expired and cannot be refreshed, and logging in is turned off")
             self.login([scope])
             return self._require(scope)
-        held = _Secret(tok.refresh_token)
+        held = Secret(tok.refresh_token)
         with self._refresh_lock(held.value):
             current = self.stored(scope)
             # Another thread or process may have refreshed while we waited.
@@ -605,193 +376,59 @@ class LoginManager:
                 return current
             sdk = _sdk()
             try:
-                response = _Secret(self._client_for(tok.client_id).oauth2_refresh_token(held.value))
+                response = Secret(self._client_for(tok.client_id).oauth2_refresh_token(held.value))
             except sdk.AuthAPIError as e:
                 if e.http_status not in (400, 401, 403):
                     raise
-                self._forget_refresh_token(held)
+                forget_refresh_token(self.tokens, self.environment, held)
                 reason = f"Globus Auth refused the stored refresh token ({e.http_status} {e.code}: revoked or expired)"
                 if self.login_mode == "never":
                     raise LoginRequired([scope], reason=reason + ", and logging in is turned off") from None
                 log.info("%s; logging in again for %s", reason, scope)
                 self.login([scope])
                 return self._require(scope)
-            self._store_refresh(response, held)
+            store_refresh(self.tokens, self.environment, response, held)
         return self._require(scope)
-
-    def _forget_refresh_token(self, held: _Secret) -> None:
-        def change(contents: Any) -> None:
-            entries = contents.environment(self.environment)
-            for scope in [s for s, t in entries.items() if t.refresh_token == held.value]:
-                del entries[scope]
-
-        self.tokens.update(change)
-
-    def _store_refresh(self, response: _Secret, held: _Secret) -> None:
-        by_rs = _Secret(dict(response.value.by_resource_server))
-        del response  # only the hidden copy stays in this frame
-
-        def change(contents: Any) -> None:
-            entries: dict[str, StoredToken] = contents.environment(self.environment)
-            for scope, tok in list(entries.items()):
-                if tok.refresh_token != held.value:
-                    continue
-                data = by_rs.value.get(tok.resource_server or "") or (
-                    next(iter(by_rs.value.values())) if len(by_rs.value) == 1 else None
-                )
-                if data is None:
-                    continue
-                granted = tuple(str(data.get("scope") or "").split()) or tok.granted_scopes
-                entries[scope] = StoredToken(
-                    scope=scope,
-                    access_token=data["access_token"],
-                    refresh_token=data.get("refresh_token") or held.value,
-                    expires_at_seconds=data.get("expires_at_seconds"),
-                    resource_server=data.get("resource_server") or tok.resource_server,
-                    granted_scopes=granted,
-                    dependent_scopes=tok.dependent_scopes,
-                    token_type=data.get("token_type") or tok.token_type,
-                    client_id=tok.client_id,
-                )
-
-        self.tokens.update(change)
-
-    def _store_login(self, response: _Secret, requested: Sequence[str]) -> None:
-        by_rs = _Secret(dict(response.value.by_resource_server))
-        del response  # only the hidden copy stays in this frame
-
-        def change(contents: Any) -> list[str]:
-            entries: dict[str, StoredToken] = contents.environment(self.environment)
-            placed: list[tuple[str, str, Any]] = []  # (base scope, resource server, data)
-            for rs, data in by_rs.value.items():
-                for granted in str(data.get("scope") or "").split():
-                    placed.append((granted, rs, data))
-            granted_bases = {p[0] for p in placed}
-            if len(by_rs.value) == 1:  # one token: it serves every requested scope, however spelt
-                rs, data = next(iter(by_rs.value.items()))
-                placed.extend((base_scope(s), rs, data) for s in requested if base_scope(s) not in granted_bases)
-            for base, rs, data in placed:
-                old = entries.get(base)
-                deps = list(old.dependent_scopes) if old is not None and old.resource_server in (None, rs) else []
-                deps += [s for s in requested if "[" in s and base_scope(s) == base]
-                entries[base] = StoredToken(
-                    scope=base,
-                    access_token=data["access_token"],
-                    refresh_token=data.get("refresh_token"),
-                    expires_at_seconds=data.get("expires_at_seconds"),
-                    resource_server=rs,
-                    granted_scopes=tuple(str(data.get("scope") or "").split()),
-                    dependent_scopes=tuple(dict.fromkeys(deps)),
-                    token_type=data.get("token_type") or "Bearer",
-                    client_id=self.client_id,
-                )
-            return [s for s in requested if base_scope(s) not in entries or not entries[base_scope(s)].covers(s)]
-
-        not_granted = self.tokens.update(change)
-        if not_granted:
-            raise LoginFailed(f"Globus Auth did not grant: {', '.join(not_granted)}")
 
     def _login(self, scopes: Sequence[str], params: Mapping[str, Any] | None) -> None:
         if self.login_mode == "never":
             raise LoginRequired(scopes, authorization_parameters=params)
+        from . import login_flows as flows
+
         mode = self.login_mode
         if mode == "auto":
             mode = "browser" if can_open_browser() else "paste"
+        asked = list(scopes) + [s for s in IDENTITY_SCOPES if s not in scopes]
+        parameters = flows.authorization_parameters(asked, params)
+        client = self._login_client()
+        host = socket.gethostname().split(".")[0]
+        options: dict[str, Any] = {
+            "request_refresh_tokens": self.refresh_tokens,
+            "native_prefill_named_grant": f"{self.app_name} on {host}" if host else self.app_name,
+        }
         response = None
         if mode == "browser":
+            browser = flows.RedirectServerLoginFlowManager(client, timeout=self.login_timeout, **options)
             try:
-                response = self._browser_login(scopes, params)
-            except _NoBrowser:
+                response = self._run(browser, parameters)
+            except flows.LocalServerEnvironmentalLoginError:
                 if self.login_mode == "browser":
                     raise LoginFailed("no web browser could be opened to log in; use login='paste'") from None
                 log.info("no web browser could be opened; asking for the code on stdin instead")
         if response is None:
-            response = self._paste_login(scopes, params)
-        self._store_login(response, scopes)
+            response = self._run(flows.PasteLoginFlowManager(client, scopes=scopes, **options), parameters)
+        store_login(self.tokens, self.environment, self.client_id, response, scopes)
         log.info("logged in for %s", ", ".join(scopes))
 
-    def _start(self, scopes: Sequence[str], redirect_uri: str, state: str, params: Mapping[str, Any] | None) -> tuple[str, Callable[[str], Any]]:
-        """Start a flow: the authorize URL, and a function exchanging a code for tokens."""
-        sdk = _sdk()
-        client = self._login_client()
-        query = _authorize_query(params)
-        if isinstance(client, sdk.ConfidentialAppAuthClient):
-            # globus-sdk's confidential flow has no PKCE: add it, and send the verifier.
-            verifier, challenge = _pkce_pair()
-            flow = client.oauth2_start_flow(redirect_uri, list(scopes), state=state, refresh_tokens=self.refresh_tokens)
-            query.update(code_challenge=challenge, code_challenge_method="S256")
-
-            def exchange(code: str) -> Any:
-                form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "code_verifier": verifier}
-                return client.oauth2_token(form)
-
-        else:
-            verifier, _ = _pkce_pair()
-            host = socket.gethostname().split(".")[0]
-            flow = client.oauth2_start_flow(
-                list(scopes),
-                redirect_uri=redirect_uri,
-                state=state,
-                verifier=verifier,
-                refresh_tokens=self.refresh_tokens,
-                prefill_named_grant=f"{self.app_name} on {host}" if host else self.app_name,
-            )
-
-            def exchange(code: str) -> Any:
-                return flow.exchange_code_for_tokens(code)
-
-        return str(flow.get_authorize_url(query_params=query or None)), exchange
-
-    def _exchange(self, exchange: Callable[[str], Any], code: str) -> _Secret:
+    def _run(self, flow_manager: Any, parameters: Any) -> Secret:
+        """One login flow of globus-sdk (see :mod:`.login_flows`); its answer held hidden."""
         sdk = _sdk()
         try:
-            return _Secret(exchange(code))
+            return Secret(flow_manager.run_login_flow(parameters))
         except sdk.GlobusAPIError as e:
             raise LoginFailed(
                 f"Globus Auth did not accept the authorization code ({e.http_status} {e.code}); log in again"
             ) from None
-
-    def _browser_login(self, scopes: Sequence[str], params: Mapping[str, Any] | None) -> _Secret:
-        import webbrowser
-
-        state = secrets.token_urlsafe(16)
-        server = _RedirectServer(state)
-        try:
-            url, exchange = self._start(scopes, server.redirect_uri, state, params)
-            try:
-                opened = webbrowser.open(url, new=1)
-            except webbrowser.Error:
-                opened = False
-            if not opened:
-                raise _NoBrowser
-            _say(f"A browser window was opened to log in to Globus. If none appeared, visit:\n\n  {url}\n\n")
-            result = server.wait(self.login_timeout)
-        finally:
-            server.close()
-        if result is None:
-            refused = f" ({server.refused} answer(s) with a missing or wrong state were refused)" if server.refused else ""
-            raise LoginFailed(f"no login answer reached {server.redirect_uri} within {self.login_timeout} seconds{refused}")
-        return self._exchange(exchange, _code_from(result, state))
-
-    def _paste_login(self, scopes: Sequence[str], params: Mapping[str, Any] | None) -> _Secret:
-        base = str(self._login_client().base_url).rstrip("/")
-        redirect_uri = base + "/v2/web/auth-code"
-        state = secrets.token_urlsafe(16)
-        url, exchange = self._start(scopes, redirect_uri, state, params)
-        _say(f"Please log in to Globus here:\n\n  {url}\n\nEnter the resulting Authorization Code here: ")
-        try:
-            # input(), not sys.stdin.readline(): Jupyter kernels answer input() only.
-            answer = input().strip() if sys.stdin is not None else None
-        except EOFError:
-            answer = None
-        if answer is None:
-            raise LoginRequired(scopes, reason="no authorization code was entered (standard input is closed)", authorization_parameters=params)
-        if answer.startswith(("http://", "https://")):  # the whole redirect URL was pasted
-            query = {k: v[0] for k, v in parse_qs(urlsplit(answer).query).items()}
-            return self._exchange(exchange, _code_from(query, None))
-        if not answer:
-            raise LoginFailed("no authorization code was entered")
-        return self._exchange(exchange, answer)
 
 
 class StoredTokenAuthorizer:

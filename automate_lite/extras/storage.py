@@ -83,6 +83,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
+from ._paths import _PRODUCTION, base_scope, default_token_path, environment_name, legacy_token_path
 from .errors import TokenFileError
 
 __all__ = [
@@ -107,40 +108,7 @@ LEGACY_CLIENT_ID = "e6c75d97-532a-4c88-b031-8584a319fa3e"
 #: A token this close to its expiry (seconds) counts as expired.
 EXPIRY_MARGIN = 60.0
 
-_PRODUCTION = frozenset({"", "production", "prod", "default"})
 T = TypeVar("T")
-
-
-def base_scope(scope: str) -> str:
-    """``"A[B C]"`` -> ``"A"``: the part of a scope string that names the token."""
-    return scope.split("[", 1)[0].strip()
-
-
-def environment_name(environ: Mapping[str, str] | None = None) -> str:
-    """``production`` or the ``GLOBUS_SDK_ENVIRONMENT`` name (lower case)."""
-    env = os.environ if environ is None else environ
-    name = (env.get("GLOBUS_SDK_ENVIRONMENT") or "").strip().lower()
-    return "production" if name in _PRODUCTION else name
-
-
-def default_token_path(environ: Mapping[str, str] | None = None) -> str:
-    """Where tokens live unless told otherwise (see the module docstring)."""
-    env = os.environ if environ is None else environ
-    chosen = env.get("AUTOMATE_LITE_TOKEN_FILE")
-    if chosen:
-        return os.path.abspath(os.path.expanduser(chosen))
-    if sys.platform == "win32" and env.get("APPDATA"):
-        base = env["APPDATA"]
-    else:
-        base = env.get("XDG_CONFIG_HOME") or ""
-        if not os.path.isabs(base):  # the XDG spec says to ignore a relative value
-            base = os.path.join(os.path.expanduser("~"), ".config")
-    return os.path.join(base, "automate-lite", "tokens.json")
-
-
-def legacy_token_path() -> str:
-    """The original globus-automate-client's token file."""
-    return os.path.join(os.path.expanduser("~"), ".globus_automate_tokens.json")
 
 
 #: The latest expiry time accepted (about the year 33658): past it, a number is damage.

@@ -14,6 +14,7 @@ It covers what a native (public) app does, and a confidential one when registere
 |                                    | ``refresh_token`` grants                              |
 | ``POST /v2/oauth2/token/revoke``   | revokes an access or refresh token (RFC 7009)         |
 | ``POST /v2/oauth2/token/introspect`` | ``{"active", "scope", "client_id", "sub", ...}``    |
+| ``GET /v2/oauth2/userinfo``        | OpenID Connect claims for a token granted ``openid``  |
 
 Choices
     * A scope's resource server is read from its shape, as Globus names them:
@@ -29,6 +30,11 @@ Choices
       server's ``/v2/web/auth-code``; else a 400 page, never a redirect.
     * Public clients (``client_id`` in the form, no secret) must use PKCE S256;
       confidential ones (``clients={id: secret}``, HTTP Basic) may add it.
+    * When ``openid`` is granted, the code exchange's answer carries an ``id_token``: a
+      JWT (HS256, this stand-in's own random key, exposed as ``state.id_token_key``) whose
+      claims are ``iss`` (this server), ``sub`` (the identity), ``aud`` (the client),
+      ``iat``, ``exp``, ``preferred_username``, ``name`` and ``email``. A refresh brings
+      none (the identity does not change).
     * Revoking a refresh token also revokes the access tokens issued from it.
     * Errors are OAuth-shaped: ``{"error": "invalid_grant", "error_description": ...}``,
       400 (401 for ``invalid_client``).
@@ -44,6 +50,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import json
 import secrets
 import threading
 import time
@@ -149,6 +157,26 @@ class AuthState:
         self.refreshes: list[str] = []  # resource server of each refresh
         self.exchanges = 0
         self.revocations = 0
+        #: The HS256 key the ``id_token`` JWTs are signed with.
+        self.id_token_key = secrets.token_bytes(32)
+        self.userinfo_requests = 0
+
+    def claims(self, identity: str) -> dict[str, object]:
+        """The OpenID Connect claims of ``identity`` (the ``id_token``'s and ``userinfo``'s)."""
+        return {"sub": identity, "preferred_username": f"{identity}@stub.example",
+                "name": "Stand-in User", "email": f"{identity}@stub.example"}
+
+    def id_token(self, identity: str, client_id: str, issuer: str) -> str:
+        """A signed JWT naming ``identity`` for ``client_id``."""
+        now = int(time.time())
+        claims = dict(self.claims(identity), iss=issuer, aud=client_id, iat=now, exp=now + 172800)
+
+        def part(doc: object) -> bytes:
+            return base64.urlsafe_b64encode(json.dumps(doc, separators=(",", ":")).encode()).rstrip(b"=")
+
+        signing_input = part({"alg": "HS256", "typ": "JWT"}) + b"." + part(claims)
+        signature = hmac.new(self.id_token_key, signing_input, hashlib.sha256).digest()
+        return (signing_input + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")).decode()
 
     @property
     def refresh_count(self) -> int:
@@ -360,6 +388,8 @@ def make_auth_app(state: AuthState, own_url: Callable[[], str]) -> App:
             docs.append(state._issue_access(grant))
         top = dict(docs[0])
         top["other_tokens"] = docs[1:]
+        if "openid" in {_base(s) for s in code.scopes}:
+            top["id_token"] = state.id_token(state.identity, client_id, own_url())
         if code.state is not None:
             top["state"] = code.state
         return top
@@ -420,7 +450,21 @@ def make_auth_app(state: AuthState, own_url: Callable[[], str]) -> App:
             doc["exp"] = int(expiry)
         return Reply.json(doc)
 
+    def userinfo(req: StubRequest) -> Reply:
+        tok = req.bearer_token or ""
+        with state.lock:
+            state.userinfo_requests += 1
+            grant = state.by_access.get(tok)
+            active = state.is_active(tok)
+        if grant is None or not active:
+            return Reply.json({"error": "invalid_token", "error_description": "no valid bearer token"}, 401,
+                              {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        if "openid" not in grant.scope_field.split():
+            return Reply.json({"error": "insufficient_scope", "error_description": "the token lacks openid"}, 403)
+        return Reply.json(state.claims(grant.identity))
+
     app.add("GET", "/v2/oauth2/authorize", authorize)
+    app.add("GET", "/v2/oauth2/userinfo", userinfo)
     app.add("GET", "/v2/web/auth-code", auth_code_page)
     app.add("POST", "/v2/oauth2/token", token)
     app.add("POST", "/v2/oauth2/token/revoke", revoke)
