@@ -35,6 +35,17 @@ Runs execute their definition
     the action in progress at its provider; resume continues an INACTIVE run (one
     waiting on an INACTIVE action; a run waiting for a web input needs its answer).
 
+Handler states, RunAs and web-input expiry
+    ``Handler: {"Type": "RegisteredAPI", "Id"}`` calls a registered API the stub keeps
+    (``api_urls`` maps its destination to a local server); ``Handler:
+    "urn:globus:flows:handle:..."`` runs a function given to
+    :meth:`FlowsStub.add_hosted_handler` (``groups.get_group`` and
+    ``groups.get_my_groups`` are built in, see :mod:`.hosted`). ``RunAs: "Flow"``
+    presents :meth:`FlowsStub.flow_identity_token`. ``CreateWebInput`` takes
+    ``ExpiresIn`` (seconds; a guessed name, the docs name none): an expired input fails
+    its AwaitWebInput with ``Flows.WebInputExpired`` and a late answer gets 409
+    (:meth:`FlowsStub.expire_web_input` expires one at once).
+
 Scripted runs
     A run whose ``body`` holds a ``"_stub"`` object (see :class:`RunScript`), or any
     run of a stub made with ``execute=False``, does not execute its definition, e.g.
