@@ -302,3 +302,24 @@ def test_globus_sdk_token_storage_interface(token_path: str) -> None:
     assert storage.remove_token_data("flows.globus.org") is True
     assert storage.get_token_data_by_resource_server() == {}
     assert mode(token_path) == 0o600
+
+
+def test_the_extras_package_imports_each_name_on_first_use() -> None:
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = (
+        "import sys\nimport automate_lite.extras as e\n"
+        "def loaded():\n    return sorted(m for m in sys.modules if m.startswith(('automate_lite.extras', 'globus_sdk')))\n"
+        "assert loaded() == ['automate_lite.extras'], loaded()\n"
+        "path = e.default_token_path()\n"
+        "assert loaded() == ['automate_lite.extras', 'automate_lite.extras._paths'], loaded()\n"
+        "from automate_lite.extras.storage import default_token_path\n"
+        "assert default_token_path is e.default_token_path  # one copy of the rule\n"
+        "assert 'LoginManager' in dir(e)\n"
+        "from automate_lite.extras import LoginManager, TokenFile\n"
+        "assert 'globus_sdk' not in sys.modules and 'automate_lite.extras.login_flows' not in sys.modules\n"
+        "try:\n    e.nothing_here\nexcept AttributeError as err:\n    assert 'nothing_here' in str(err)\n"
+        "else:\n    raise SystemExit('no AttributeError')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=repo,
+                          env=dict(os.environ, PYTHONPATH=repo), timeout=60)
+    assert done.returncode == 0, done.stderr

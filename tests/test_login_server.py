@@ -208,3 +208,26 @@ def test_only_forged_answers_time_out_and_say_so(auth: AuthStub, browser: StubBr
     assert "1 answer(s) with a missing or wrong state were refused" in str(err)
     assert browser.landings[-1].status == 400
     assert auth.state.exchanges == 0
+
+
+def test_the_managers_are_globus_sdk_login_flow_managers(auth: AuthStub, browser: StubBrowser) -> None:
+    """Usable wherever globus-sdk takes a LoginFlowManager (a GlobusApp, say): the
+    redirect server and the state check come with them."""
+    import globus_sdk
+    from globus_sdk.gare import GlobusAuthorizationParameters
+    from globus_sdk.login_flows import CommandLineLoginFlowManager, LocalServerLoginFlowManager
+
+    from automate_lite.extras.login_flows import PasteLoginFlowManager, RedirectServerLoginFlowManager
+
+    assert issubclass(RedirectServerLoginFlowManager, LocalServerLoginFlowManager)
+    assert issubclass(PasteLoginFlowManager, CommandLineLoginFlowManager)
+    client = globus_sdk.NativeAppAuthClient("c-direct", base_url=auth.url)
+    flow = RedirectServerLoginFlowManager(client, request_refresh_tokens=True, native_prefill_named_grant="t",
+                                          timeout=HANG)
+    tokens = flow.run_login_flow(GlobusAuthorizationParameters(required_scopes=[SCOPE_A], prompt="login"))
+    assert tokens.by_resource_server[SCOPE_A.split("/")[4]]["refresh_token"]
+    [url] = browser.urls
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+    assert q["state"] == flow.state and q["state"] != "_default" and q["prompt"] == "login"
+    assert q["prefill_named_grant"] == "t" and q["code_challenge_method"] == "S256"
+    assert flow.server is not None and browser.landings[0].status == 200

@@ -229,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--client-id", help="your native app client id (default: the original SDK's)")
     p = leaf(groups, "logout", "login:logout", "revoke and forget stored tokens (login extra)", lp)
     p.add_argument("scopes", nargs="*", metavar="SCOPE", help="only these (default: all)")
-    leaf(groups, "whoami", "login:whoami", "the identities the stored tokens belong to (no request)", lp)
+    leaf(groups, "whoami", "login:whoami",
+         "the identity you logged in as (from the login's id_token, kept in the token file; no request)", lp)
     leaf(groups, "tokens", "login:tokens", "the stored scopes and their expiry (never the tokens)", lp)
     return parser

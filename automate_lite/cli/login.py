@@ -66,7 +66,8 @@ def _entries(ctx: Context) -> tuple[LoginManager, dict[str, Any]]:
 
 
 def whoami(ctx: Context) -> int:
-    """The identity ids the stored tokens were issued to (read from the file; no request)."""
+    """The identity ids the stored tokens belong to: recorded from each login's ``id_token``
+    (read from the file; no request)."""
     manager, entries = _entries(ctx)
     ids = sorted({t.identity_id for t in entries.values() if t.identity_id})
     if not ids:

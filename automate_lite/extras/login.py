@@ -416,7 +416,7 @@ class LoginManager:
                     raise LoginFailed("no web browser could be opened to log in; use login='paste'") from None
                 log.info("no web browser could be opened; asking for the code on stdin instead")
         if response is None:
-            response = self._run(flows.PasteLoginFlowManager(client, scopes=scopes, **options), parameters)
+            response = self._run(flows.PasteLoginFlowManager(client, scopes=scopes, requirements=params, **options), parameters)
         store_login(self.tokens, self.environment, self.client_id, response, scopes)
         log.info("logged in for %s", ", ".join(scopes))
 

@@ -154,7 +154,7 @@ class PasteLoginFlowManager(_StateAndPKCE, CommandLineLoginFlowManager):
     URL) read with :func:`input` (which Jupyter kernels answer too)."""
 
     def __init__(self, login_client: Any, *, request_refresh_tokens: bool, native_prefill_named_grant: str | None,
-                 scopes: Sequence[str] = ()) -> None:
+                 scopes: Sequence[str] = (), requirements: Mapping[str, Any] | None = None) -> None:
         # globus-sdk's default redirect_uri is base_url + "v2/web/auth-code", which loses
         # the slash when the base URL was given without one (a local Auth stand-in).
         redirect_uri = None
@@ -164,6 +164,7 @@ class PasteLoginFlowManager(_StateAndPKCE, CommandLineLoginFlowManager):
                          native_prefill_named_grant=native_prefill_named_grant)
         self.state = secrets.token_urlsafe(16)
         self._scopes = list(scopes)
+        self._requirements = requirements  # named again by LoginRequired if nobody answers
 
     def print_authorize_url(self, authorize_url: str) -> None:
         """The URL, on stderr."""
@@ -178,7 +179,8 @@ class PasteLoginFlowManager(_StateAndPKCE, CommandLineLoginFlowManager):
             answer = None
         if answer is None:
             _say("\n")  # end the prompt's line: what follows is the error
-            raise LoginRequired(self._scopes, reason="no authorization code was entered (standard input is closed)")
+            raise LoginRequired(self._scopes, reason="no authorization code was entered (standard input is closed)",
+                                 authorization_parameters=self._requirements)
         if answer.startswith(("http://", "https://")):
             return code_from({k: v[0] for k, v in parse_qs(urlsplit(answer).query).items()}, None)
         if not answer:
