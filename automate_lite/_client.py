@@ -9,6 +9,7 @@ imported when the first client that needs it is made.
 
 from __future__ import annotations
 
+import sys
 import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any, Generic, Iterator, TypeVar
@@ -22,6 +23,8 @@ from .errors import UsageError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+elif sys.version_info >= (3, 11):
+    from typing import Self  # so typing.get_type_hints resolves ``Self`` at run time
 
 __all__ = ["SyncClient", "AsyncClient", "default_sync_transport", "default_async_transport", "DEFAULT_TRANSPORT",
            "TransportT", "settle_transport"]

@@ -9,6 +9,7 @@ clients are frozen dataclasses: derive a changed one with ``dataclasses.replace`
 
 from __future__ import annotations
 
+import sys
 from dataclasses import InitVar, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Literal, Mapping
 
@@ -27,6 +28,8 @@ from .errors import AutomateAPIError, UsageError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+elif sys.version_info >= (3, 11):
+    from typing import Self  # so typing.get_type_hints resolves ``Self`` at run time
 
 __all__ = ["ActionOps", "ActionClient", "AsyncActionClient", "Routes", "ACTION_FINAL_STATES"]
 

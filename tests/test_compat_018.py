@@ -379,3 +379,14 @@ def test_a_bare_string_for_a_list_is_refused_on_every_route(call: Any, argument:
     action = al.ActionClient("https://actions.example.org/p").ops
     with pytest.raises(al.UsageError, match="manage_by must be a list of strings"):
         action.run({}, None, "urn:x")
+
+
+@pytest.mark.skipif(__import__("sys").version_info < (3, 11), reason="typing.Self is resolvable from 3.11")
+@pytest.mark.parametrize("cls", CLIENTS, ids=IDS)
+def test_type_hints_of_the_shared_methods_resolve(cls: Any) -> None:
+    import typing
+
+    for name in ("new_client", "replace", "use_temporary_authorizer"):
+        hints = typing.get_type_hints(getattr(cls, name))
+        assert "return" in hints, name
+    assert list(inspect.signature(cls.new_client).parameters)[-2:] == ["app_name", "transport_params"]

@@ -15,6 +15,7 @@ and starts with no remembered flow tokens. Two kinds of token are involved:
 
 from __future__ import annotations
 
+import sys
 from dataclasses import InitVar, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping
 
@@ -31,6 +32,8 @@ from ._ops import RUN_FINAL_STATES, FlowOps
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+elif sys.version_info >= (3, 11):
+    from typing import Self  # so typing.get_type_hints resolves ``Self`` at run time
 
 __all__ = ["FlowOps", "FlowsClient", "AsyncFlowsClient", "FlowAuthorizers", "RUN_FINAL_STATES",
            "AuthorizerCallback", "flow_scope"]
