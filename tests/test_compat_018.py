@@ -302,6 +302,8 @@ def test_use_temporary_authorizer_yields_a_new_client(service: FlowsStub) -> Non
 # -- new_client, written once per family, keeps exact types for mypy --------------------
 
 _TYPES_SNIPPET = """\
+from typing import Any, AsyncIterator, Coroutine, Iterator
+
 from typing_extensions import assert_type
 
 import automate_lite as al
@@ -321,6 +323,13 @@ assert_type(aac, al.AsyncActionClient)
 assert_type(aac.transport, al.AsyncTransport)
 assert_type(al.FlowsClient(transport=Urllib3Transport()).transport, al.SyncTransport)
 assert_type(fc.replace(http_timeout=3), al.FlowsClient)
+# One binding per route serves both families: blocking on one, awaitable on the other.
+assert_type(fc.get_run("r"), al.APIResponse)
+pending = assert_type(afc.get_run("r"), Coroutine[Any, Any, al.APIResponse])
+assert_type(fc.iter_runs(per_page=5), Iterator[dict[str, Any]])
+assert_type(afc.iter_runs(per_page=5), AsyncIterator[dict[str, Any]])
+assert_type(ac.get("/x"), al.APIResponse)
+pending = assert_type(aac.status("a"), Coroutine[Any, Any, al.APIResponse])
 al.FlowsClient.new_client(None, None, None, transport=AsyncioTransport())  # E
 al.ActionClient(transport=AsyncioTransport())  # E
 al.AsyncActionClient.new_client("https://a.example.org", None, transport=Urllib3Transport())  # E
