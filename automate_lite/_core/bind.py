@@ -210,15 +210,19 @@ class bound_iter(Generic[P]):
 
 def _install(cls: type, family: str) -> None:
     """Replace each :class:`bound`/:class:`bound_iter` ``cls`` reaches by ``family``'s function."""
-    import inspect as _inspect
-
-    for name in dir(cls):
-        member = _inspect.getattr_static(cls, name, None)
-        if isinstance(member, (bound, bound_iter)):
-            method = getattr(member, family)
-            method.__name__ = name
-            method.__qualname__ = f"{cls.__qualname__}.{name}"
-            setattr(cls, name, method)
+    # The class dicts along the MRO, nearest first (no dir()/getattr_static: this runs
+    # for every client class made, on the import path of the clients).
+    resolved: set[str] = set()
+    for klass in cls.__mro__:
+        for name, member in vars(klass).items():
+            if name in resolved:
+                continue
+            resolved.add(name)
+            if isinstance(member, (bound, bound_iter)):
+                method = getattr(member, family)
+                method.__name__ = name
+                method.__qualname__ = f"{cls.__qualname__}.{name}"
+                setattr(cls, name, method)
 
 
 class SyncDriven:
