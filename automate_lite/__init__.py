@@ -24,29 +24,8 @@ from ._core.scopes import (
     VIEW_FLOWS_SCOPE,
     flow_scope,
 )
-from .errors import (
-    AuthenticationError,
-    AutomateAPIError,
-    AutomateError,
-    ConflictError,
-    ConnectError,
-    ConnectionLostError,
-    ConnectTimeout,
-    FlowValidationError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitedError,
-    ReadTimeout,
-    RequestTimeout,
-    DeadlineExceeded,
-    ServerError,
-    TLSError,
-    TransportError,
-    UnexpectedResponseError,
-    UnprocessableEntityError,
-    UsageError,
-    WaitTimeout,
-)
+from . import errors
+from .errors import *  # noqa: F403  (the error tree; its __all__ joins ours below)
 
 if TYPE_CHECKING:
     from ._core.session import RetryPolicy, Session
@@ -119,25 +98,5 @@ __all__ = [
     "Sleep",
     "Call",
     "FrozenError",
-    "AutomateError",
-    "AutomateAPIError",
-    "AuthenticationError",
-    "PermissionDeniedError",
-    "NotFoundError",
-    "ConflictError",
-    "UnprocessableEntityError",
-    "RateLimitedError",
-    "ServerError",
-    "UnexpectedResponseError",
-    "TransportError",
-    "ConnectError",
-    "ConnectionLostError",
-    "RequestTimeout",
-    "DeadlineExceeded",
-    "ConnectTimeout",
-    "ReadTimeout",
-    "TLSError",
-    "WaitTimeout",
-    "UsageError",
-    "FlowValidationError",
 ]
+__all__ += errors.__all__

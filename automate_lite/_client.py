@@ -9,12 +9,13 @@ imported when the first client that needs it is made.
 
 from __future__ import annotations
 
+import sys
 import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any, Generic, Iterator, TypeVar
 
 from ._core.baseops import BaseOps
-from ._core.bind import async_method, sync_method
+from ._core.bind import AsyncDriven, SyncDriven, bound
 from ._core.config import check_authorizer
 from ._core.http import Authorizer
 from ._core.ops import AsyncTransport, SyncTransport
@@ -22,6 +23,8 @@ from .errors import UsageError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+elif sys.version_info >= (3, 11):
+    from typing import Self  # so typing.get_type_hints resolves ``Self`` at run time
 
 __all__ = ["SyncClient", "AsyncClient", "default_sync_transport", "default_async_transport", "DEFAULT_TRANSPORT",
            "TransportT", "settle_transport"]
@@ -87,6 +90,14 @@ class _Client:
     _ops: BaseOps
     http_timeout: float | None
 
+    # The escape hatch, for routes not wrapped: bound once for both families.
+    request = bound(BaseOps.request)
+    get = bound(BaseOps.get)
+    post = bound(BaseOps.post)
+    put = bound(BaseOps.put)
+    patch = bound(BaseOps.patch)
+    delete = bound(BaseOps.delete)
+
     def replace(self, /, **changes: Any) -> Self:
         """A new client with ``changes`` to its fields, checked again (``dataclasses.replace``).
 
@@ -135,18 +146,11 @@ class _Client:
         return (_rebuild, (type(self), kwargs))
 
 
-class SyncClient(_Client):
-    """Blocking driving: the escape hatch, ``close()`` and ``with``."""
+class SyncClient(_Client, SyncDriven):
+    """Blocking driving: ``close()`` and ``with``; the escape hatch runs with :func:`run_sync`."""
 
     __slots__ = ()
     transport: SyncTransport
-
-    request = sync_method(BaseOps.request)
-    get = sync_method(BaseOps.get)
-    post = sync_method(BaseOps.post)
-    put = sync_method(BaseOps.put)
-    patch = sync_method(BaseOps.patch)
-    delete = sync_method(BaseOps.delete)
 
     def close(self) -> None:
         """Close the transport's connections (shared with clients made by ``replace``)."""
@@ -161,18 +165,11 @@ class SyncClient(_Client):
         self.close()
 
 
-class AsyncClient(_Client):
-    """Async driving: the escape hatch (awaited), ``aclose()`` and ``async with``."""
+class AsyncClient(_Client, AsyncDriven):
+    """Async driving: ``aclose()`` and ``async with``; the escape hatch is awaited."""
 
     __slots__ = ()
     transport: AsyncTransport
-
-    request = async_method(BaseOps.request)
-    get = async_method(BaseOps.get)
-    post = async_method(BaseOps.post)
-    put = async_method(BaseOps.put)
-    patch = async_method(BaseOps.patch)
-    delete = async_method(BaseOps.delete)
 
     async def aclose(self) -> None:
         """Close the transport (shared with clients made by ``replace``)."""

@@ -1,7 +1,7 @@
 """Globus Action Providers: the operations, once, and the sync and async clients.
 
 :class:`ActionOps` writes every Action Provider route as a sans-IO operation;
-:class:`ActionClient` and :class:`AsyncActionClient` bind each one in a line
+:class:`ActionClient` and :class:`AsyncActionClient` share one binding of each, a line
 (:mod:`automate_lite._core.bind`), so a method's signature is its operation's. Both
 clients are frozen dataclasses: derive a changed one with ``dataclasses.replace``
 (or ``client.replace(...)``); it shares the connection pool.
@@ -9,12 +9,13 @@ clients are frozen dataclasses: derive a changed one with ``dataclasses.replace`
 
 from __future__ import annotations
 
+import sys
 from dataclasses import InitVar, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Literal, Mapping
 
 from ._client import DEFAULT_TRANSPORT, AsyncClient, SyncClient, TransportT, settle_transport
 from ._core.baseops import BaseOps, ListResponse, listing
-from ._core.bind import async_iter, async_method, dress_class, sync_iter, sync_method
+from ._core.bind import bound, bound_iter, dress_class
 from ._core.checks import check_positive_int, check_query_params, check_str, merge_fields, run_document
 from ._core.config import (DEFAULT_HTTP_TIMEOUT, check_app_name, check_authorizer, check_timeout,
                            from_transport_params, headers_with)
@@ -27,6 +28,8 @@ from .errors import AutomateAPIError, UsageError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+elif sys.version_info >= (3, 11):
+    from typing import Self  # so typing.get_type_hints resolves ``Self`` at run time
 
 __all__ = ["ActionOps", "ActionClient", "AsyncActionClient", "Routes", "ACTION_FINAL_STATES"]
 
@@ -349,8 +352,20 @@ class _ActionFields(Generic[TransportT]):
         """The sans-IO operations this client runs."""
         return self._ops
 
+    # Every route, bound once for both families (see automate_lite._core.bind).
+    introspect = bound(ActionOps.introspect)
+    run = bound(ActionOps.run)
+    status = bound(ActionOps.status)
+    get_definition = bound(ActionOps.get_definition)
+    resume = bound(ActionOps.resume)
+    cancel = bound(ActionOps.cancel)
+    release = bound(ActionOps.release)
+    log = bound(ActionOps.log)
+    list_actions = bound(ActionOps.list_actions)
+    iter_log = bound_iter(ActionOps.iter_log)
+    wait = bound(ActionOps.wait)
 
-@dress_class
+
 @dataclass(frozen=True, slots=True, repr=False)
 class ActionClient(SyncClient, _ActionFields[SyncTransport]):
     """A client for one Globus Action Provider (blocking I/O).
@@ -369,20 +384,7 @@ class ActionClient(SyncClient, _ActionFields[SyncTransport]):
             scope = self._cache["action_scope"] = _scope_of(self.introspect())
         return scope
 
-    introspect = sync_method(ActionOps.introspect)
-    run = sync_method(ActionOps.run)
-    status = sync_method(ActionOps.status)
-    get_definition = sync_method(ActionOps.get_definition)
-    resume = sync_method(ActionOps.resume)
-    cancel = sync_method(ActionOps.cancel)
-    release = sync_method(ActionOps.release)
-    log = sync_method(ActionOps.log)
-    list_actions = sync_method(ActionOps.list_actions)
-    iter_log = sync_iter(ActionOps.iter_log)
-    wait = sync_method(ActionOps.wait)
 
-
-@dress_class
 @dataclass(frozen=True, slots=True, repr=False)
 class AsyncActionClient(AsyncClient, _ActionFields[AsyncTransport]):
     """The async twin of :class:`ActionClient`: same methods, awaited.
@@ -399,18 +401,6 @@ class AsyncActionClient(AsyncClient, _ActionFields[AsyncTransport]):
         if scope is None:
             scope = self._cache["action_scope"] = _scope_of(await self.introspect())
         return scope
-
-    introspect = async_method(ActionOps.introspect)
-    run = async_method(ActionOps.run)
-    status = async_method(ActionOps.status)
-    get_definition = async_method(ActionOps.get_definition)
-    resume = async_method(ActionOps.resume)
-    cancel = async_method(ActionOps.cancel)
-    release = async_method(ActionOps.release)
-    log = async_method(ActionOps.log)
-    list_actions = async_method(ActionOps.list_actions)
-    iter_log = async_iter(ActionOps.iter_log)
-    wait = async_method(ActionOps.wait)
 
 
 def _scope_of(resp: APIResponse) -> str:

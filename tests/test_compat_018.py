@@ -269,11 +269,9 @@ def test_every_original_method_called_positionally(service: FlowsStub, provider:
     fc("flow_action_status", fid, None, rid)
     fc("flow_action_log", fid, None, rid, 10, False, None, None)
     fc("wait_for_run", rid, 30, 0.01)
-    # FLOWTOKEN: drop authorizer= once the stand-in accepts flow tokens
-    assert fc("get_flow_definition_for_run", fid, None, rid, auth)["definition"] == HELLO
+    assert fc("get_flow_definition_for_run", fid, None, rid)["definition"] == HELLO
     assert rid in [r["run_id"] for r in fc("enumerate_runs", None, ["SUCCEEDED"], None, 50, None, None, None)]
-    # FLOWTOKEN: drop authorizer= once the stand-in accepts flow tokens
-    assert rid in [r["run_id"] for r in fc("list_flow_runs", fid, None, None, None, None, 50, None, None, None, auth)]
+    assert rid in [r["run_id"] for r in fc("list_flow_runs", fid, None, None, None, None, 50, None, None, None)]
     assert fc("flow_action_update", rid, None, [BOB], ["new"], "relabelled")["label"] == "relabelled"
     fc("update_runs", [rid], ["more"], None, None, None, None, None, None, None, None, None)
     with pytest.raises(al.AutomateAPIError):
@@ -302,6 +300,8 @@ def test_use_temporary_authorizer_yields_a_new_client(service: FlowsStub) -> Non
 # -- new_client, written once per family, keeps exact types for mypy --------------------
 
 _TYPES_SNIPPET = """\
+from typing import Any, AsyncIterator, Coroutine, Iterator
+
 from typing_extensions import assert_type
 
 import automate_lite as al
@@ -321,6 +321,13 @@ assert_type(aac, al.AsyncActionClient)
 assert_type(aac.transport, al.AsyncTransport)
 assert_type(al.FlowsClient(transport=Urllib3Transport()).transport, al.SyncTransport)
 assert_type(fc.replace(http_timeout=3), al.FlowsClient)
+# One binding per route serves both families: blocking on one, awaitable on the other.
+assert_type(fc.get_run("r"), al.APIResponse)
+pending = assert_type(afc.get_run("r"), Coroutine[Any, Any, al.APIResponse])
+assert_type(fc.iter_runs(per_page=5), Iterator[dict[str, Any]])
+assert_type(afc.iter_runs(per_page=5), AsyncIterator[dict[str, Any]])
+assert_type(ac.get("/x"), al.APIResponse)
+pending = assert_type(aac.status("a"), Coroutine[Any, Any, al.APIResponse])
 al.FlowsClient.new_client(None, None, None, transport=AsyncioTransport())  # E
 al.ActionClient(transport=AsyncioTransport())  # E
 al.AsyncActionClient.new_client("https://a.example.org", None, transport=Urllib3Transport())  # E
@@ -364,6 +371,8 @@ def test_new_client_and_transport_types_for_mypy(tmp_path: Any) -> None:
         (lambda ops: ops.update_runs([RID], None, None, None, "urn:x", authorizer=None), "add_run_managers"),
         (lambda ops: ops.deploy_flow(HELLO, "t", None, None, "keyword"), "keywords"),
         (lambda ops: ops.deploy_flow(HELLO, "t", None, None, (), "urn:x"), "flow_viewers"),
+        (lambda ops: ops.deploy_flow(HELLO, "t", None, None, None), "keywords"),
+        (lambda ops: ops.deploy_flow(HELLO, "t", flow_starters=None), "flow_starters"),
         (lambda ops: ops.update_flow(FID, None, None, None, None, None, None, "urn:x"), "flow_starters"),
         (lambda ops: ops.create_flow("t", HELLO, run_monitors="urn:x"), "run_monitors"),
     ],
@@ -379,3 +388,14 @@ def test_a_bare_string_for_a_list_is_refused_on_every_route(call: Any, argument:
     action = al.ActionClient("https://actions.example.org/p").ops
     with pytest.raises(al.UsageError, match="manage_by must be a list of strings"):
         action.run({}, None, "urn:x")
+
+
+@pytest.mark.skipif(__import__("sys").version_info < (3, 11), reason="typing.Self is resolvable from 3.11")
+@pytest.mark.parametrize("cls", CLIENTS, ids=IDS)
+def test_type_hints_of_the_shared_methods_resolve(cls: Any) -> None:
+    import typing
+
+    for name in ("new_client", "replace", "use_temporary_authorizer"):
+        hints = typing.get_type_hints(getattr(cls, name))
+        assert "return" in hints, name
+    assert list(inspect.signature(cls.new_client).parameters)[-2:] == ["app_name", "transport_params"]

@@ -128,9 +128,7 @@ def test_run_wait_logs_release(drive: Driver, flow: dict[str, Any]) -> None:
     assert final["status"] == "SUCCEEDED"
     assert drive("get_run", rid, include_flow_description=True)["flow_description"]["title"] == flow["title"]
     assert drive("get_run_definition", rid)["definition"] == HELLO
-    service_auth = al.BearerTokenAuthorizer(SERVICE_TOKEN)
-    # FLOWTOKEN: drop authorizer= once the stand-in accepts flow tokens
-    assert drive("get_flow_definition_for_run", flow["id"], None, rid, authorizer=service_auth)["flow_id"] == flow["id"]
+    assert drive("get_flow_definition_for_run", flow["id"], None, rid)["flow_id"] == flow["id"]
     logs = drive.collect("iter_run_logs", rid, limit=1)
     assert logs[0]["code"] == "FlowStarted" and logs[-1]["code"] == "FlowSucceeded"
     page = drive("get_run_logs", rid, limit=1, reverse_order=True)
@@ -218,9 +216,7 @@ def test_listing_and_paging(drive: Driver) -> None:
         drive("wait_for_run", rid, timeout=60, initial_delay=0.01, max_delay=0.1)
     runs = drive.collect("iter_runs", filter_flow_id=fids[0], per_page=2)
     assert {r["run_id"] for r in runs} == rids
-    service_auth = al.BearerTokenAuthorizer(SERVICE_TOKEN)
-    # FLOWTOKEN: drop authorizer= once the stand-in accepts flow tokens
-    assert {r["run_id"] for r in drive("list_flow_runs", fids[0], per_page=50, authorizer=service_auth)["runs"]} == rids
+    assert {r["run_id"] for r in drive("list_flow_runs", fids[0], per_page=50)["runs"]} == rids
     assert drive("enumerate_runs", statuses=["SUCCEEDED", "ACTIVE"], per_page=50)["runs"]
     assert drive("list_runs", filter_label="paging", per_page=50)["runs"]
 

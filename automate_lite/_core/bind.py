@@ -1,14 +1,22 @@
 """Turn an operation into a client method, once, keeping its signature.
 
 A route is written once, as an operation method of an ops class
-(``ActionOps.status(self, action_id) -> Op[APIResponse]``). A client method is made
-from it in one line::
+(``ActionOps.status(self, action_id) -> Op[APIResponse]``), and bound once, for both
+families, in a line of the class both clients share::
 
-    class ActionClient(...):
-        status = sync_method(ActionOps.status)      # def status(self, action_id) -> APIResponse
+    class _ActionFields(...):
+        status = bound(ActionOps.status)
 
-    class AsyncActionClient(...):
-        status = async_method(ActionOps.status)     # async def status(self, action_id) -> APIResponse
+    class ActionClient(SyncClient, _ActionFields): ...        # def status(self, action_id) -> APIResponse
+    class AsyncActionClient(AsyncClient, _ActionFields): ...  # async def status(self, action_id) -> APIResponse
+
+:class:`bound` (and :class:`bound_iter` for the ``iter_*`` walks) is a descriptor
+whose ``__get__`` is overloaded on the family (:class:`SyncDriven` or
+:class:`AsyncDriven`), so a type checker sees the blocking method on one client and
+the awaitable one on the other. At run time no descriptor is left on a client: when a
+client class is made, :meth:`SyncDriven.__init_subclass__` (or the async one) puts the
+family's plain function in its place (made by :func:`sync_method` / :func:`async_method`),
+so a call costs what a plain method call costs and ``inspect`` sees a function.
 
 The binders are typed with :class:`typing.ParamSpec`, so a type checker sees the
 operation's exact parameters on the client (a misspelt keyword is an error), and they
@@ -23,12 +31,14 @@ class, only those three attributes.
 from __future__ import annotations
 
 import inspect
-from typing import Any, AsyncIterator, Callable, Concatenate, Coroutine, Iterator, ParamSpec, TypeVar
+from typing import (Any, AsyncIterator, Callable, Concatenate, Coroutine, Generic, Iterator, ParamSpec, TypeVar,
+                    overload)
 
 from .ops import Op, run_async, run_sync
 from .paging import Pager
 
-__all__ = ["sync_method", "async_method", "sync_iter", "async_iter", "paged", "BOUND_OP"]
+__all__ = ["sync_method", "async_method", "sync_iter", "async_iter", "paged", "BOUND_OP", "bound", "bound_iter",
+           "SyncDriven", "AsyncDriven"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -152,3 +162,84 @@ def paged(list_op: Callable[Concatenate[Any, P], Op[Any]], items_key: str) -> Ca
     setattr(pager, "__doc__", f"Every item of the pages of :meth:`{list_op.__name__}` (same arguments), page after page; "
             f"the page key is ``{items_key}``. {list_op.__doc__ or ''}".strip())
     return pager
+
+
+class bound(Generic[P, T]):
+    """One operation bound for both client families (see the module docstring)."""
+
+    __slots__ = ("op", "sync", "async_")
+
+    def __init__(self, op: Callable[Concatenate[Any, P], Op[T]]) -> None:
+        self.op = op
+        self.sync: Callable[..., Any] = sync_method(op)
+        self.async_: Callable[..., Any] = async_method(op)
+
+    @overload
+    def __get__(self, obj: SyncDriven, owner: type[Any] | None = None) -> Callable[P, T]: ...
+    @overload
+    def __get__(self, obj: AsyncDriven, owner: type[Any] | None = None) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    @overload
+    def __get__(self, obj: None, owner: type[Any] | None = None) -> bound[P, T]: ...
+
+    def __get__(self, obj: object, owner: type[Any] | None = None) -> Any:
+        # Reached only on a class that is neither family (the shared base itself).
+        return self
+
+
+class bound_iter(Generic[P]):
+    """A pager operation bound for both families: an iterator, or an async iterator."""
+
+    __slots__ = ("op", "sync", "async_")
+
+    def __init__(self, pager_op: Callable[Concatenate[Any, P], Pager]) -> None:
+        self.op = pager_op
+        self.sync: Callable[..., Any] = sync_iter(pager_op)
+        self.async_: Callable[..., Any] = async_iter(pager_op)
+
+    @overload
+    def __get__(self, obj: SyncDriven, owner: type[Any] | None = None) -> Callable[P, Iterator[dict[str, Any]]]: ...
+    @overload
+    def __get__(self, obj: AsyncDriven,
+                owner: type[Any] | None = None) -> Callable[P, AsyncIterator[dict[str, Any]]]: ...
+    @overload
+    def __get__(self, obj: None, owner: type[Any] | None = None) -> bound_iter[P]: ...
+
+    def __get__(self, obj: object, owner: type[Any] | None = None) -> Any:
+        return self
+
+
+def _install(cls: type, family: str) -> None:
+    """Replace each :class:`bound`/:class:`bound_iter` ``cls`` reaches by ``family``'s function."""
+    # The class dicts along the MRO, nearest first (no dir()/getattr_static: this runs
+    # for every client class made, on the import path of the clients).
+    resolved: set[str] = set()
+    for klass in cls.__mro__:
+        for name, member in vars(klass).items():
+            if name in resolved:
+                continue
+            resolved.add(name)
+            if isinstance(member, (bound, bound_iter)):
+                method = getattr(member, family)
+                method.__name__ = name
+                method.__qualname__ = f"{cls.__qualname__}.{name}"
+                setattr(cls, name, method)
+
+
+class SyncDriven:
+    """Marks the blocking clients: their bound operations run with :func:`run_sync`."""
+
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _install(cls, "sync")
+
+
+class AsyncDriven:
+    """Marks the async clients: their bound operations run with :func:`run_async`."""
+
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _install(cls, "async_")

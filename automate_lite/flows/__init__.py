@@ -1,8 +1,8 @@
 """Globus Flows: the operations, once (:class:`FlowOps`), and the sync and async clients.
 
-:class:`FlowsClient` and :class:`AsyncFlowsClient` bind every :class:`FlowOps` route
-in a line (:mod:`automate_lite._core.bind`), so a method's signature is its
-operation's. Both are frozen dataclasses: derive a changed one with
+:class:`FlowsClient` and :class:`AsyncFlowsClient` share one binding of every
+:class:`FlowOps` route, a line each (:mod:`automate_lite._core.bind`), so a method's
+signature is its operation's, blocking on one client and awaited on the other. Both are frozen dataclasses: derive a changed one with
 ``dataclasses.replace`` (or ``client.replace(...)``); it shares the connection pool,
 and starts with no remembered flow tokens. Two kinds of token are involved:
 
@@ -15,11 +15,12 @@ and starts with no remembered flow tokens. Two kinds of token are involved:
 
 from __future__ import annotations
 
+import sys
 from dataclasses import InitVar, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping
 
 from .._client import DEFAULT_TRANSPORT, AsyncClient, SyncClient, TransportT, settle_transport
-from .._core.bind import async_iter, async_method, dress_class, sync_iter, sync_method
+from .._core.bind import bound, bound_iter
 from .._core.config import (DEFAULT_HTTP_TIMEOUT, check_app_name, check_authorizer, check_timeout,
                             from_transport_params, headers_with)
 from .._core.http import DEFAULT_RETRY, Authorizer, RetryPolicy, Session
@@ -31,6 +32,8 @@ from ._ops import RUN_FINAL_STATES, FlowOps
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+elif sys.version_info >= (3, 11):
+    from typing import Self  # so typing.get_type_hints resolves ``Self`` at run time
 
 __all__ = ["FlowOps", "FlowsClient", "AsyncFlowsClient", "FlowAuthorizers", "RUN_FINAL_STATES",
            "AuthorizerCallback", "flow_scope"]
@@ -127,8 +130,51 @@ class _FlowsFields(Generic[TransportT]):
         """A flow's own scope, derived from its id (no round trip)."""
         return flow_scope(flow_id)
 
+    # Every route, bound once for both families (see automate_lite._core.bind).
+    create_flow = bound(FlowOps.create_flow)
+    deploy_flow = bound(FlowOps.deploy_flow)
+    update_flow = bound(FlowOps.update_flow)
+    get_flow = bound(FlowOps.get_flow)
+    delete_flow = bound(FlowOps.delete_flow)
+    scope_for_flow = bound(FlowOps.scope_for_flow)
+    list_flows = bound(FlowOps.list_flows)
+    iter_flows = bound_iter(FlowOps.iter_flows)
+    validate_flow = bound(FlowOps.validate_flow)
+    run_flow = bound(FlowOps.run_flow)
+    validate_run = bound(FlowOps.validate_run)
+    flow_action_status = bound(FlowOps.flow_action_status)
+    flow_action_log = bound(FlowOps.flow_action_log)
+    flow_action_cancel = bound(FlowOps.flow_action_cancel)
+    flow_action_release = bound(FlowOps.flow_action_release)
+    flow_action_resume = bound(FlowOps.flow_action_resume)
+    get_flow_definition_for_run = bound(FlowOps.get_flow_definition_for_run)
+    enumerate_runs = bound(FlowOps.enumerate_runs)
+    enumerate_actions = bound(FlowOps.enumerate_runs)
+    list_flow_runs = bound(FlowOps.list_flow_runs)
+    list_flow_actions = bound(FlowOps.list_flow_runs)
+    list_runs = bound(FlowOps.list_runs)
+    iter_runs = bound_iter(FlowOps.iter_runs)
+    get_run = bound(FlowOps.get_run)
+    get_run_definition = bound(FlowOps.get_run_definition)
+    get_run_logs = bound(FlowOps.get_run_logs)
+    iter_run_logs = bound_iter(FlowOps.iter_run_logs)
+    cancel_run = bound(FlowOps.cancel_run)
+    release_run = bound(FlowOps.release_run)
+    delete_run = bound(FlowOps.release_run)
+    resume_run = bound(FlowOps.resume_run)
+    update_run = bound(FlowOps.update_run)
+    flow_action_update = bound(FlowOps.flow_action_update)
+    update_runs = bound(FlowOps.update_runs)
+    list_web_inputs = bound(FlowOps.list_web_inputs)
+    iter_web_inputs = bound_iter(FlowOps.iter_web_inputs)
+    get_web_input = bound(FlowOps.get_web_input)
+    respond_to_web_input = bound(FlowOps.respond_to_web_input)
+    list_registered_apis = bound(FlowOps.list_registered_apis)
+    iter_registered_apis = bound_iter(FlowOps.iter_registered_apis)
+    get_registered_api = bound(FlowOps.get_registered_api)
+    wait_for_run = bound(FlowOps.wait_for_run)
 
-@dress_class
+
 @dataclass(frozen=True, slots=True, repr=False)
 class FlowsClient(SyncClient, _FlowsFields[SyncTransport]):
     """A client for the Globus Flows service (blocking I/O).
@@ -140,51 +186,7 @@ class FlowsClient(SyncClient, _FlowsFields[SyncTransport]):
     :class:`~automate_lite.transports.Urllib3Transport` of its own.
     """
 
-    create_flow = sync_method(FlowOps.create_flow)
-    deploy_flow = sync_method(FlowOps.deploy_flow)
-    update_flow = sync_method(FlowOps.update_flow)
-    get_flow = sync_method(FlowOps.get_flow)
-    delete_flow = sync_method(FlowOps.delete_flow)
-    scope_for_flow = sync_method(FlowOps.scope_for_flow)
-    list_flows = sync_method(FlowOps.list_flows)
-    iter_flows = sync_iter(FlowOps.iter_flows)
-    validate_flow = sync_method(FlowOps.validate_flow)
-    run_flow = sync_method(FlowOps.run_flow)
-    validate_run = sync_method(FlowOps.validate_run)
-    flow_action_status = sync_method(FlowOps.flow_action_status)
-    flow_action_log = sync_method(FlowOps.flow_action_log)
-    flow_action_cancel = sync_method(FlowOps.flow_action_cancel)
-    flow_action_release = sync_method(FlowOps.flow_action_release)
-    flow_action_resume = sync_method(FlowOps.flow_action_resume)
-    get_flow_definition_for_run = sync_method(FlowOps.get_flow_definition_for_run)
-    enumerate_runs = sync_method(FlowOps.enumerate_runs)
-    enumerate_actions = sync_method(FlowOps.enumerate_runs)
-    list_flow_runs = sync_method(FlowOps.list_flow_runs)
-    list_flow_actions = sync_method(FlowOps.list_flow_runs)
-    list_runs = sync_method(FlowOps.list_runs)
-    iter_runs = sync_iter(FlowOps.iter_runs)
-    get_run = sync_method(FlowOps.get_run)
-    get_run_definition = sync_method(FlowOps.get_run_definition)
-    get_run_logs = sync_method(FlowOps.get_run_logs)
-    iter_run_logs = sync_iter(FlowOps.iter_run_logs)
-    cancel_run = sync_method(FlowOps.cancel_run)
-    release_run = sync_method(FlowOps.release_run)
-    delete_run = sync_method(FlowOps.release_run)
-    resume_run = sync_method(FlowOps.resume_run)
-    update_run = sync_method(FlowOps.update_run)
-    flow_action_update = sync_method(FlowOps.flow_action_update)
-    update_runs = sync_method(FlowOps.update_runs)
-    list_web_inputs = sync_method(FlowOps.list_web_inputs)
-    iter_web_inputs = sync_iter(FlowOps.iter_web_inputs)
-    get_web_input = sync_method(FlowOps.get_web_input)
-    respond_to_web_input = sync_method(FlowOps.respond_to_web_input)
-    list_registered_apis = sync_method(FlowOps.list_registered_apis)
-    iter_registered_apis = sync_iter(FlowOps.iter_registered_apis)
-    get_registered_api = sync_method(FlowOps.get_registered_api)
-    wait_for_run = sync_method(FlowOps.wait_for_run)
 
-
-@dress_class
 @dataclass(frozen=True, slots=True, repr=False)
 class AsyncFlowsClient(AsyncClient, _FlowsFields[AsyncTransport]):
     """The async twin of :class:`FlowsClient`: same methods, awaited; safe across tasks.
@@ -194,46 +196,3 @@ class AsyncFlowsClient(AsyncClient, _FlowsFields[AsyncTransport]):
     at most 32 connections per host). Pass an ``AiohttpTransport``/``HttpxTransport``
     to share your own session.
     """
-
-    create_flow = async_method(FlowOps.create_flow)
-    deploy_flow = async_method(FlowOps.deploy_flow)
-    update_flow = async_method(FlowOps.update_flow)
-    get_flow = async_method(FlowOps.get_flow)
-    delete_flow = async_method(FlowOps.delete_flow)
-    scope_for_flow = async_method(FlowOps.scope_for_flow)
-    list_flows = async_method(FlowOps.list_flows)
-    iter_flows = async_iter(FlowOps.iter_flows)
-    validate_flow = async_method(FlowOps.validate_flow)
-    run_flow = async_method(FlowOps.run_flow)
-    validate_run = async_method(FlowOps.validate_run)
-    flow_action_status = async_method(FlowOps.flow_action_status)
-    flow_action_log = async_method(FlowOps.flow_action_log)
-    flow_action_cancel = async_method(FlowOps.flow_action_cancel)
-    flow_action_release = async_method(FlowOps.flow_action_release)
-    flow_action_resume = async_method(FlowOps.flow_action_resume)
-    get_flow_definition_for_run = async_method(FlowOps.get_flow_definition_for_run)
-    enumerate_runs = async_method(FlowOps.enumerate_runs)
-    enumerate_actions = async_method(FlowOps.enumerate_runs)
-    list_flow_runs = async_method(FlowOps.list_flow_runs)
-    list_flow_actions = async_method(FlowOps.list_flow_runs)
-    list_runs = async_method(FlowOps.list_runs)
-    iter_runs = async_iter(FlowOps.iter_runs)
-    get_run = async_method(FlowOps.get_run)
-    get_run_definition = async_method(FlowOps.get_run_definition)
-    get_run_logs = async_method(FlowOps.get_run_logs)
-    iter_run_logs = async_iter(FlowOps.iter_run_logs)
-    cancel_run = async_method(FlowOps.cancel_run)
-    release_run = async_method(FlowOps.release_run)
-    delete_run = async_method(FlowOps.release_run)
-    resume_run = async_method(FlowOps.resume_run)
-    update_run = async_method(FlowOps.update_run)
-    flow_action_update = async_method(FlowOps.flow_action_update)
-    update_runs = async_method(FlowOps.update_runs)
-    list_web_inputs = async_method(FlowOps.list_web_inputs)
-    iter_web_inputs = async_iter(FlowOps.iter_web_inputs)
-    get_web_input = async_method(FlowOps.get_web_input)
-    respond_to_web_input = async_method(FlowOps.respond_to_web_input)
-    list_registered_apis = async_method(FlowOps.list_registered_apis)
-    iter_registered_apis = async_iter(FlowOps.iter_registered_apis)
-    get_registered_api = async_method(FlowOps.get_registered_api)
-    wait_for_run = async_method(FlowOps.wait_for_run)

@@ -106,10 +106,17 @@ class FlowRoutes(FlowBase):
     ) -> Op[APIResponse]:
         """The original SDK's ``deploy_flow``: ``POST /flows`` (or ``/flows/dry-run``).
 
-        Empty and ``None`` arguments are left out, as the original did; the deprecated
+        Empty arguments are left out, as the original did. ``None`` for ``keywords`` or a
+        principal list is a :class:`UsageError` (the original's signature takes an
+        iterable there; pass ``()`` or leave the argument out). The deprecated
         aliases ``viewers``/``visible_to``, ``starters``/``runnable_by``,
         ``administrators``/``administered_by`` still work with a ``DeprecationWarning``.
         """
+        for name, given in (("keywords", keywords), ("flow_viewers", flow_viewers),
+                            ("flow_starters", flow_starters), ("flow_administrators", flow_administrators)):
+            if given is None:
+                raise UsageError(f"deploy_flow({name}=None): {name} takes a list of strings; "
+                                 f"pass () or leave {name} out for none")
         v = alias(("flow_viewers", flow_viewers), [("viewers", viewers), ("visible_to", visible_to)], ())
         s = alias(("flow_starters", flow_starters), [("starters", starters), ("runnable_by", runnable_by)], ())
         a = alias(("flow_administrators", flow_administrators),
