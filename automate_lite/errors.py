@@ -15,7 +15,8 @@
     │   ├── ConnectionLostError         the connection broke after the request went out
     │   ├── RequestTimeout              a timeout fired
     │   │   ├── ConnectTimeout          ... while connecting (nothing was sent)
-    │   │   └── ReadTimeout             ... while waiting for / reading the answer
+    │   │   ├── ReadTimeout             ... while waiting for / reading the answer
+    │   │   └── DeadlineExceeded        the call's RetryPolicy(deadline=...) passed (never retried)
     │   └── TLSError                    the TLS handshake or certificate check failed
     ├── WaitTimeout                     ``wait``/``wait_for_run`` ran out of time (also TimeoutError)
     └── UsageError                      the caller passed something wrong (also ValueError)

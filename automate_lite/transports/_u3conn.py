@@ -136,8 +136,15 @@ class _DeadlineReader(socket.SocketIO):
         if remaining <= 0:
             raise socket.timeout("the call's deadline passed")
         base = self._base
-        self._sock.settimeout(remaining if base is None or remaining < base else base)  # type: ignore[attr-defined]
-        return super().readinto(b)
+        if base is not None and remaining >= base:
+            return super().readinto(b)
+        sock: socket.socket = self._sock  # type: ignore[attr-defined]
+        sock.settimeout(remaining)
+        try:
+            return super().readinto(b)
+        finally:
+            # A pooled connection must not carry the cut timeout into its next request.
+            sock.settimeout(base)
 
 
 # http.client's begin() relies on these two; should a future Python drop them, the

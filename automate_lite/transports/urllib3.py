@@ -202,7 +202,18 @@ class Urllib3Transport:
         return t
 
     def send(self, request: Request, timeout: float | None) -> Response:
-        """Send ``request``; ``timeout`` bounds connecting and each read, in seconds."""
+        """Send ``request``; ``timeout`` bounds connecting and each read, in seconds, and
+        ``request.deadline`` (if any) every read: each waits at most until it."""
+        deadline = request.deadline
+        if deadline is None:
+            return self._send(request, timeout)
+        _progress.deadline = deadline  # read by _u3conn._Response: each read is cut to it
+        try:
+            return self._send(request, timeout)
+        finally:
+            _progress.deadline = None
+
+    def _send(self, request: Request, timeout: float | None) -> Response:
         url = request.url
         # The host's connection pool is looked up by origin ("https://host:port") in a
         # dict of our own: PoolManager.urlopen would parse the URL and normalise a pool
@@ -219,7 +230,6 @@ class Urllib3Transport:
             cached = self._pool_for(origin, url)
         pool, host_header = cached
         _progress.wrote = False
-        _progress.deadline = request.deadline  # read by _Response: each read is cut to it
         try:
             if self._proxied is not None and pool is self._proxied:
                 resp = pool.urlopen(
