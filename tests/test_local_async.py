@@ -252,6 +252,27 @@ def test_web_input_expiry_through_the_async_client(flows: FlowsStub) -> None:
         assert out["late"] is True and out["answer"]["Error"] == "Flows.WebInputExpired"
 
 
+def test_choice_on_a_missing_variable_through_the_async_client(flows: FlowsStub) -> None:
+    # Only IsPresent may read a Variable that names nothing (definitions/rules.py says why).
+    definition = {"StartAt": "Pick", "States": {
+        "Pick": {"Type": "Choice", "Choices": [
+            {"Variable": "$.answer.response", "StringEquals": "go", "Next": "Go"}], "Default": "Stop"},
+        "Go": {"Type": "Pass", "End": True}, "Stop": {"Type": "Pass", "End": True}}}
+    guarded = {"StartAt": "Pick", "States": {**definition["States"], "Pick": {"Type": "Choice", "Choices": [
+        {"Not": {"Variable": "$.answer.response", "IsPresent": True}, "Next": "Stop"},
+        {"Variable": "$.answer.response", "StringEquals": "go", "Next": "Go"}], "Default": "Stop"}}}
+
+    async def body(client: AsyncFlowsClient) -> list[dict[str, Any]]:
+        return [await run_to_end(client, definition, {"answer": {}}),
+                await run_to_end(client, guarded, {"answer": {}}),
+                await run_to_end(client, definition, {"answer": {"response": "go"}})]
+
+    missing, guarded_run, present = drive(flows, body)
+    assert missing["status"] == "FAILED" and missing["details"]["error"] == "States.Runtime"
+    assert missing["details"]["state_name"] == "Pick" and "IsPresent" in missing["details"]["cause"]
+    assert guarded_run["status"] == "SUCCEEDED" and present["status"] == "SUCCEEDED"
+
+
 # ----------------------------------------------------------------------------- corpus and load
 
 

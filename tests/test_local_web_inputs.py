@@ -32,7 +32,7 @@ def fc(flows: FlowsStub) -> Iterator[FlowsClient]:
     client.close()
 
 
-def approval(expires_in: Any = None, catch: bool = True) -> dict[str, Any]:
+def approval(expires_in: Any = None, catch: bool = True, guard: bool = True) -> dict[str, Any]:
     params: dict[str, Any] = {"InputType": "Selection", "Context": {"Title": "Approve?"},
                               "Options": [{"Value": "yes", "Label": "Yes"}, {"Value": "no", "Label": "No"}]}
     if expires_in is not None:
@@ -41,13 +41,14 @@ def approval(expires_in: Any = None, catch: bool = True) -> dict[str, Any]:
                             "ResultPath": "$.answer", "Next": "Decide"}
     if catch:  # as the official web-input examples write it
         wait["Catch"] = [{"ErrorEquals": ["Flows.WebInputExpired"], "ResultPath": "$.answer", "Next": "Decide"}]
+    is_yes = {"Variable": "$.answer.response", "StringEquals": "yes"}
+    guarded = {"And": [{"Variable": "$.answer.response", "IsPresent": True}, is_yes]}
     return {"StartAt": "Ask", "States": {
         "Ask": {"Type": "CreateWebInput", "Parameters": params, "ResultPath": "$.ask", "Next": "Wait"},
         "Wait": wait,
-        # A missing Variable is a States.Runtime error in the stand-in, so the rule is guarded.
-        "Decide": {"Type": "Choice", "Choices": [{"And": [
-            {"Variable": "$.answer.response", "IsPresent": True},
-            {"Variable": "$.answer.response", "StringEquals": "yes"}], "Next": "Approved"}], "Default": "NotApproved"},
+        # A missing Variable is a States.Runtime error (see definitions/rules.py for why),
+        # so the rule is guarded with IsPresent.
+        "Decide": {"Type": "Choice", "Choices": [{**(guarded if guard else is_yes), "Next": "Approved"}], "Default": "NotApproved"},
         "Approved": {"Type": "Pass", "Result": "approved", "ResultPath": "$.outcome", "End": True},
         "NotApproved": {"Type": "Pass", "Result": "not approved", "ResultPath": "$.outcome", "End": True},
     }}
@@ -90,6 +91,22 @@ def test_uncaught_expiry_fails_the_run_with_the_documented_error(fc: FlowsClient
     final = wait(fc, run_id)
     assert final["status"] == "FAILED" and final["details"]["error"] == "Flows.WebInputExpired"
     assert final["details"]["state_name"] == "Wait"
+
+
+def test_unguarded_choice_on_an_expired_answer_fails_with_states_runtime(fc: FlowsClient, flows: FlowsStub) -> None:
+    # After the expiry is caught, $.answer is {Error, Cause}: $.answer.response names
+    # nothing. Only IsPresent may read a missing Variable; any other rule is an error.
+    run_id = start(fc, approval(expires_in=3600, guard=False))
+    flows.expire_web_input(wait(fc, run_id)["details"]["web_input_id"])
+    final = wait(fc, run_id)
+    assert final["status"] == "FAILED", final["details"]
+    details = final["details"]
+    assert details["error"] == "States.Runtime" and details["state_name"] == "Decide"
+    assert "$.answer.response" in details["cause"] and "IsPresent" in details["cause"]
+    # The same flow with the guard takes the Default.
+    guarded = start(fc, approval(expires_in=3600))
+    flows.expire_web_input(wait(fc, guarded)["details"]["web_input_id"])
+    assert wait(fc, guarded)["details"]["output"]["outcome"] == "not approved"
 
 
 def test_expires_in_runs_out_on_its_own(fc: FlowsClient) -> None:

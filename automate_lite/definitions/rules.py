@@ -327,6 +327,13 @@ def _matches(rule: Any, document: Any, context: Mapping[str, Any] | None, depth:
             return jsonpath.exists(document, variable, context) == bool(operand)
         except jsonpath.JSONPathError as exc:
             raise RuleError(f"choice rule Variable: {exc}") from None
+    # A Variable that names nothing: the Globus Flows docs do not say what happens (the
+    # Choice States page, docs.globus.org/api/flows/authoring-flows/choice_state, only
+    # says that no matching rule and no Default ends the run with an error); their
+    # Introduction says data is handled as in the Amazon States Language, whose spec
+    # (states-language.net, "Choice Rules") makes IsPresent the one test that does not
+    # raise when its Variable matches nothing. So every other rule raises here, with the
+    # States Language's name for it, States.Runtime (not catchable: Choice has no Catch).
     value = _read(document, variable, context, "Variable", " (guard the rule with IsPresent)")
     if op.family == "Is":
         return _TESTS[op.relation](value) == bool(operand)
