@@ -67,28 +67,26 @@ class Respond:
 
 
 @dataclass(frozen=True)
-class Reset:
-    """Reset the connection (TCP RST) without answering; ``forward=True`` acts first."""
-
-    forward: bool = False
-
-    def apply(self, exchange: Exchange) -> bool:
-        if self.forward:
-            exchange.forward()
-        exchange.reset()
-        return False
-
-
-@dataclass(frozen=True)
 class Close:
     """Close the connection (FIN) without answering; ``forward=True`` acts first."""
 
     forward: bool = False
+    #: True ends the connection with a TCP RST instead of a FIN (see :class:`Reset`).
+    _rst = False
 
     def apply(self, exchange: Exchange) -> bool:
         if self.forward:
             exchange.forward()
-        return False
+        if self._rst:
+            exchange.reset()
+        return False  # the server closes what is left of the connection
+
+
+@dataclass(frozen=True)
+class Reset(Close):
+    """Reset the connection (TCP RST) without answering; ``forward=True`` acts first."""
+
+    _rst = True
 
 
 @dataclass(frozen=True)

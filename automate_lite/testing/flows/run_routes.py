@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 
 from .._server import Reply, StubRequest
 from .flow_routes import FlowRoutes
@@ -14,6 +15,10 @@ from .parsing import (
     _bool_arg, _comma_args, _in_range, _json_object, _order, _page, _principals, _str_field, _str_list,
     _time_range,
 )
+
+#: The run verbs that have a ``POST`` route, both ``/runs/{id}/<verb>`` and the legacy
+#: ``/flows/{flow_id}/{id}/<verb>``; both are :meth:`RunRoutes._run_verb`.
+_RUN_VERBS = ("cancel", "release", "resume")
 
 
 class RunRoutes(FlowRoutes):
@@ -286,23 +291,6 @@ class RunRoutes(FlowRoutes):
             run.label, run.tags, run.run_managers, run.run_monitors = label, tags, managers, monitors
             return Reply.json(self._run_doc(run, caller, now))
 
-        def cancel_run(req: StubRequest, caller: Caller, now: float, run_id: str) -> Reply:
-            run = self._visible_run(run_id, caller, manage=True)
-            self._cancel(run, now)
-            return Reply.json(self._run_doc(run, caller, now))
-
-        def release_run(req: StubRequest, caller: Caller, now: float, run_id: str) -> Reply:
-            run = self._visible_run(run_id, caller, manage=True)
-            doc = self._run_doc(run, caller, now)
-            self._release(run, now)
-            return Reply.json(doc)
-
-        def resume_run(req: StubRequest, caller: Caller, now: float, run_id: str) -> Reply:
-            run = self._visible_run(run_id, caller, manage=True)
-            self._check_flow_token(caller, run)
-            self._resume(run, now)
-            return Reply.json(self._run_doc(run, caller, now))
-
         def batch_runs(req: StubRequest, caller: Caller, now: float) -> Reply:
             data = _json_object(req)
             filters = data.get("filters")
@@ -341,16 +329,36 @@ class RunRoutes(FlowRoutes):
         # Also with the run's flow's own scope, as globus-automate-client 0.18 asked for it.
         self._route("GET", "/runs/{run_id}/definition", "either", get_definition)
         self._route("GET", "/runs/{run_id}/log", "service", get_log)
-        self._route("POST", "/runs/{run_id}/cancel", "service", cancel_run)
-        self._route("POST", "/runs/{run_id}/release", "service", release_run)
-        self._route("POST", "/runs/{run_id}/resume", "either", resume_run)
         self._route("POST", "/batch/runs", "service", batch_runs)
+        for verb in _RUN_VERBS:
+            # Resume also takes the run's flow's own scope, as globus-automate-client 0.18 sent it.
+            self._route("POST", f"/runs/{{run_id}}/{verb}", "either" if verb == "resume" else "service",
+                        functools.partial(self._run_verb, verb))
+
+    def _run_verb(self, verb: str, req: StubRequest, caller: Caller, now: float, run_id: str,
+                  flow_id: str | None = None) -> Reply:
+        """``POST /runs/{id}/<verb>``, and the legacy ``/flows/{flow_id}/{id}/<verb>`` (with ``flow_id``)."""
+        legacy = flow_id is not None
+        run = self._visible_run(run_id, caller, manage=True)
+        if legacy and run.flow_id != flow_id:
+            _not_found("Run", run_id)
+        if verb == "release":  # the answer is the run as it was before it is let go
+            doc = self._run_doc(run, caller, now, legacy=legacy)
+            self._release(run, now)
+            return Reply.json(doc)
+        if verb == "cancel":
+            self._cancel(run, now)
+        else:
+            if not legacy:  # the legacy routes are behind the flow's own token already
+                self._check_flow_token(caller, run)
+            self._resume(run, now)
+        return Reply.json(self._run_doc(run, caller, now, legacy=legacy))
 
     # -- legacy /flows/{fid}/{rid}/... ----------------------------------------------------
 
     def _register_legacy_routes(self) -> None:
-        def legacy_run(caller: Caller, flow_id: str, run_id: str, manage: bool = False) -> RunRecord:
-            run = self._visible_run(run_id, caller, manage=manage)
+        def legacy_run(caller: Caller, flow_id: str, run_id: str) -> RunRecord:
+            run = self._visible_run(run_id, caller)
             if run.flow_id != flow_id:
                 _not_found("Run", run_id)
             return run
@@ -361,27 +369,10 @@ class RunRoutes(FlowRoutes):
         def log(req: StubRequest, caller: Caller, now: float, flow_id: str, run_id: str) -> Reply:
             return self._log_page(req, legacy_run(caller, flow_id, run_id), now, ("marker", "pagination_token"))
 
-        def cancel(req: StubRequest, caller: Caller, now: float, flow_id: str, run_id: str) -> Reply:
-            run = legacy_run(caller, flow_id, run_id, manage=True)
-            self._cancel(run, now)
-            return Reply.json(self._run_doc(run, caller, now, legacy=True))
-
-        def release(req: StubRequest, caller: Caller, now: float, flow_id: str, run_id: str) -> Reply:
-            run = legacy_run(caller, flow_id, run_id, manage=True)
-            doc = self._run_doc(run, caller, now, legacy=True)
-            self._release(run, now)
-            return Reply.json(doc)
-
-        def resume(req: StubRequest, caller: Caller, now: float, flow_id: str, run_id: str) -> Reply:
-            run = legacy_run(caller, flow_id, run_id, manage=True)
-            self._resume(run, now)
-            return Reply.json(self._run_doc(run, caller, now, legacy=True))
-
         # Registered after /flows/{flow_id}/run/dry-run etc.: those are 4 segments with
         # fixed words, these 4 segments end in a legacy verb, so they never collide.
         self._route("GET", "/flows/{flow_id}/{run_id}/status", "flow", status)
         self._route("GET", "/flows/{flow_id}/{run_id}/log", "flow", log)
-        self._route("POST", "/flows/{flow_id}/{run_id}/cancel", "flow", cancel)
-        self._route("POST", "/flows/{flow_id}/{run_id}/release", "flow", release)
-        self._route("POST", "/flows/{flow_id}/{run_id}/resume", "flow", resume)
+        for verb in _RUN_VERBS:
+            self._route("POST", f"/flows/{{flow_id}}/{{run_id}}/{verb}", "flow", functools.partial(self._run_verb, verb))
 

@@ -220,22 +220,12 @@ class FlowRunner(ActionStates):
     async def _wait(self, run: LiveRun, name: str, state: Mapping[str, Any], document: Any, context: Doc) -> None:
         seconds: float
         if "Seconds" in state or "SecondsPath" in state:
-            raw = state.get("Seconds")
-            if "SecondsPath" in state:
-                try:
-                    raw = jsonpath.get(document, state["SecondsPath"], context)
-                except (jsonpath.PathNotFound, jsonpath.JSONPathError) as exc:
-                    raise StateFailure("States.Runtime", f"SecondsPath: {exc}") from None
+            raw = self._wait_value(state, "Seconds", document, context)
             if not isinstance(raw, (int, float)) or isinstance(raw, bool):
                 raise StateFailure("States.Runtime", f"Wait seconds must be a number, not {raw!r}")
             seconds = float(raw)
         else:
-            raw = state.get("Timestamp")
-            if "TimestampPath" in state:
-                try:
-                    raw = jsonpath.get(document, state["TimestampPath"], context)
-                except (jsonpath.PathNotFound, jsonpath.JSONPathError) as exc:
-                    raise StateFailure("States.Runtime", f"TimestampPath: {exc}") from None
+            raw = self._wait_value(state, "Timestamp", document, context)
             until = _timestamp(raw)
             if until is None:
                 raise StateFailure("States.Runtime", f"Wait timestamp must be an ISO 8601 date and time, not {raw!r}")
@@ -244,6 +234,16 @@ class FlowRunner(ActionStates):
         self._state_log(run, name, "Wait", "Started", {"input": {"seconds": seconds}})
         await asyncio.sleep(seconds)
         self._state_log(run, name, "Wait", "Completed", {"output": {"seconds": seconds}})
+
+    @staticmethod
+    def _wait_value(state: Mapping[str, Any], field: str, document: Any, context: Doc) -> Any:
+        """A Wait state's ``Seconds``/``Timestamp``, or the value at its ``...Path``."""
+        if f"{field}Path" not in state:
+            return state.get(field)
+        try:
+            return jsonpath.get(document, state[f"{field}Path"], context)
+        except (jsonpath.PathNotFound, jsonpath.JSONPathError) as exc:
+            raise StateFailure("States.Runtime", f"{field}Path: {exc}") from None
 
     @staticmethod
     def _fail_fields(state: Mapping[str, Any], document: Any, context: Doc) -> tuple[str | None, str | None]:
