@@ -21,10 +21,10 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["App", "Reply", "StubRequest", "StubServer", "Handler"]
+__all__ = ["App", "Reply", "StubRequest", "StubServer", "Handler", "Served"]
 
 
 @dataclass(frozen=True)
@@ -215,6 +215,44 @@ class StubServer:
         self._httpd.serve_forever()
 
     def __enter__(self) -> "StubServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+_S = TypeVar("_S", bound="Served")
+
+
+class Served:
+    """The lifecycle of a stand-in that serves one :class:`StubServer` (``self.server``).
+
+    Start/stop, ``with``, and serving in the calling thread, written once for the
+    action-provider and provider stand-ins; a subclass that has more to start (the Flows
+    stand-in's runner) overrides :meth:`start` and :meth:`stop`.
+    """
+
+    server: StubServer
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` (no trailing slash)."""
+        return self.server.url
+
+    def start(self: _S) -> _S:
+        """Serve in a daemon thread; returns ``self``."""
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket."""
+        self.server.stop()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted."""
+        self.server.serve_forever()
+
+    def __enter__(self: _S) -> _S:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -53,7 +53,7 @@ import time
 import uuid
 from typing import Any, Callable, Mapping
 
-from ._server import App, Reply, StubRequest, StubServer
+from ._server import App, Reply, Served, StubRequest, StubServer
 from ._action_model import (
     ProviderError, _Action, _DEFAULT_LOG_LIMIT, _FALSE_WORDS, _MAX_LOG_LIMIT, _REQUEST_HISTORY, _ROLES,
     _STATUSES, _decode_marker, _encode_marker, _invalid, _status_code, _validate_run,
@@ -459,7 +459,7 @@ def make_action_provider_app(
     return app, state
 
 
-class ActionProviderStub:
+class ActionProviderStub(Served):
     """The provider served on ``host:port`` (port 0: a free one) in a background thread.
 
     Use as a context manager, or call :meth:`start` / :meth:`stop`. The port is bound
@@ -487,21 +487,3 @@ class ActionProviderStub:
         """The provider's action URL, ``http://127.0.0.1:PORT[/prefix]`` (no trailing slash)."""
         return self.server.url + self.prefix
 
-    def start(self) -> "ActionProviderStub":
-        """Start serving in a daemon thread; returns ``self``."""
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket."""
-        self.server.stop()
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted."""
-        self.server.serve_forever()
-
-    def __enter__(self) -> "ActionProviderStub":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

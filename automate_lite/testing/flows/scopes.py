@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Callable, Literal, Mapping
 
-from .._server import App, Reply, StubRequest, StubServer
+from .._server import App, Reply, Served, StubRequest, StubServer
 from .store import Caller, DEFAULT_IDENTITY, Doc, FLOWS_SCOPE_PREFIX, FlowsState, _Fail, _unprocessable, flow_scope
 from .parsing import _comma_args
 
@@ -33,7 +33,7 @@ _COVERS = {"all": {"view_flows", "manage_flows", "run_status", "run_manage"},
 
 
 
-class ScopedRoutes:
+class ScopedRoutes(Served):
     """The base of :class:`~automate_lite.testing.flows.FlowsStub`: state, auth and the route wrapper.
 
     Each route module adds its routes in a subclass of this one; ``FlowsStub`` is the last.
@@ -55,11 +55,6 @@ class ScopedRoutes:
     _users: dict[str, Doc]
     _scoped_tokens: dict[str, tuple[str, frozenset[str]]]
     _role_tokens: dict[str, str]
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT`` (no trailing slash)."""
-        return self.server.url
 
     @property
     def port(self) -> int:

@@ -145,12 +145,6 @@ class FlowsStub(HostedHandlers):
         with self.state.lock:
             self._role_tokens[role] = token
 
-    def __enter__(self) -> "FlowsStub":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # -- test helpers --------------------------------------------------------------------
 
     def add_token(self, token: str, identity: str) -> None:

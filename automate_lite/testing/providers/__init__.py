@@ -33,6 +33,7 @@ import time
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
+from .._server import Served
 from ._base import Action, ActionFailed, Pending, ProviderHost, ProviderSpec
 from .compute import ComputeStandIn
 from .hosted import ExpressionEvalStandIn, NotificationStandIn, SearchStandIn, WebOptionStandIn
@@ -58,7 +59,7 @@ HOSTED_HOSTS = ("actions.globus.org", "transfer.actions.globus.org", "compute.ac
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class LocalProviders:
+class LocalProviders(Served):
     """Every stand-in provider on ``host:port`` (port 0: a free one), served in a thread.
 
     Attributes:
@@ -76,6 +77,7 @@ class LocalProviders:
     def __init__(self, *, collections: Mapping[str, Any] | None = None, tokens: Mapping[str, str] | None = None,
                  host: str = "127.0.0.1", port: int = 0, clock: Callable[[], float] = time.time) -> None:
         self.host = ProviderHost(tokens=tokens, host=host, port=port, clock=clock)
+        self.server = self.host.server
         self.transfer = TransferStandIn()
         self.compute = ComputeStandIn()
         self.search = SearchStandIn()
@@ -93,29 +95,8 @@ class LocalProviders:
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT``: the base every stand-in is mounted below."""
-        return self.host.url
-
-    def start(self) -> "LocalProviders":
-        """Serve in a daemon thread; returns ``self``."""
-        self.host.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self.host.stop()
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted."""
-        self.host.serve_forever()
-
-    def __enter__(self) -> "LocalProviders":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    # url (the base every stand-in is mounted below), start, stop, serve_forever and
+    # ``with`` come from Served, over the host's server.
 
     async def __aenter__(self) -> "LocalProviders":
         return await asyncio.to_thread(self.start)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
-from .._server import App, Reply, StubRequest, StubServer
+from .._server import App, Reply, Served, StubRequest, StubServer
 
 __all__ = ["Action", "ActionFailed", "Pending", "ProviderSpec", "ProviderHost", "ANONYMOUS"]
 
@@ -145,7 +145,7 @@ def _schema_problem(schema: Mapping[str, Any], body: Any) -> str | None:
     return f"body{where}: {first.message}"
 
 
-class ProviderHost:
+class ProviderHost(Served):
     """Serves providers on ``host:port`` (port 0: a free one) in a background thread.
 
     ``tokens`` maps accepted bearer tokens to identities; ``None`` (the default)
@@ -165,23 +165,7 @@ class ProviderHost:
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT`` (no trailing slash)."""
-        return self.server.url
-
-    def start(self) -> "ProviderHost":
-        """Serve in a daemon thread; returns ``self``."""
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self.server.stop()
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted."""
-        self.server.serve_forever()
+    # url, start, stop, serve_forever and ``with`` come from Served.
 
     # -- providers -----------------------------------------------------------------------
 
