@@ -25,6 +25,27 @@ _DEFAULT_LOG_LIMIT = 10
 _MAX_LOG_LIMIT = 1000
 _REQUEST_HISTORY = 1000  # bounded so benchmark runs do not grow memory without limit
 
+#: The Action Provider API's routes: (method, path below the provider's URL, operation).
+#: Newer routes first: ``/actions/...`` before ``/{action_id}/...``, so a path like
+#: ``/actions/log`` is never read as action ``actions``. Both the single-provider stub
+#: and the provider host serve exactly these; ``operation`` names the handler.
+AP_ROUTES: tuple[tuple[str, str, str], ...] = (
+    ("GET", "", "introspect"),
+    ("GET", "/actions", "list_actions"),
+    ("POST", "/actions", "run"),
+    ("GET", "/actions/{action_id}", "status"),
+    ("DELETE", "/actions/{action_id}", "release"),
+    ("POST", "/actions/{action_id}/cancel", "cancel"),
+    ("POST", "/actions/{action_id}/resume", "resume"),
+    ("GET", "/actions/{action_id}/log", "log"),
+    ("POST", "/run", "run"),
+    ("GET", "/{action_id}/status", "status"),
+    ("POST", "/{action_id}/cancel", "cancel"),
+    ("POST", "/{action_id}/release", "release"),
+    ("POST", "/{action_id}/resume", "resume"),
+    ("GET", "/{action_id}/log", "log"),
+)
+
 
 class ProviderError(Exception):
     """An error answered in the Action Provider shape ``{"code", "description"}``."""

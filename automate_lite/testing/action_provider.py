@@ -55,6 +55,7 @@ from typing import Any, Callable, Mapping
 
 from ._server import App, Reply, Served, StubRequest, StubServer
 from ._action_model import (
+    AP_ROUTES,
     ProviderError, _Action, _DEFAULT_LOG_LIMIT, _FALSE_WORDS, _MAX_LOG_LIMIT, _REQUEST_HISTORY, _ROLES,
     _STATUSES, _decode_marker, _encode_marker, _invalid, _status_code, _validate_run,
 )
@@ -438,24 +439,8 @@ def make_action_provider_app(
     app = _ProviderApp(state)
     p = "/" + prefix.strip("/") if prefix.strip("/") else ""
     # newer routes first: see the module docstring about "/actions/..." vs "/{id}/..."
-    routes: list[tuple[str, str, Callable[..., Reply]]] = [
-        ("GET", "/", state.introspect),
-        ("GET", "/actions", state.list_actions),
-        ("POST", "/actions", state.run),
-        ("GET", "/actions/{action_id}", state.status),
-        ("DELETE", "/actions/{action_id}", state.release),
-        ("POST", "/actions/{action_id}/cancel", state.cancel),
-        ("POST", "/actions/{action_id}/resume", state.resume),
-        ("GET", "/actions/{action_id}/log", state.log),
-        ("POST", "/run", state.run),
-        ("GET", "/{action_id}/status", state.status),
-        ("POST", "/{action_id}/cancel", state.cancel),
-        ("POST", "/{action_id}/release", state.release),
-        ("POST", "/{action_id}/resume", state.resume),
-        ("GET", "/{action_id}/log", state.log),
-    ]
-    for method, pattern, fn in routes:
-        app.add(method, p + pattern, fn)
+    for method, pattern, operation in AP_ROUTES:
+        app.add(method, p + (pattern or "/"), getattr(state, operation))
     return app, state
 
 

@@ -117,13 +117,7 @@ class StallMidBody:
     body: bytes = b'{"status": "SUCCEEDED", "details": {"padding": "' + b"x" * 200 + b'"}}'
 
     def apply(self, exchange: Exchange) -> bool:
-        if self.forward:
-            reply = exchange.forward()
-            status, headers, body = reply.status, list(reply.headers), reply.body
-        else:
-            status, headers, body = 200, [("Content-Type", "application/json")], self.body
-        sent = max(0, min(self.sent, len(body) - 1))
-        exchange.send_bytes(exchange.head(status, headers, content_length=len(body)) + body[:sent])
+        _send_part(exchange, self.forward, self.body, self.sent)
         exchange.pause(self.seconds)
         return False
 
@@ -137,14 +131,22 @@ class ShortBody:
     body: bytes = b'{"status": "SUCCEEDED", "details": {}}'
 
     def apply(self, exchange: Exchange) -> bool:
-        if self.forward:
-            reply = exchange.forward()
-            status, headers, body = reply.status, list(reply.headers), reply.body
-        else:
-            status, headers, body = 200, [("Content-Type", "application/json")], self.body
-        sent = max(0, min(self.sent, len(body) - 1))
-        exchange.send_bytes(exchange.head(status, headers, content_length=len(body)) + body[:sent])
+        _send_part(exchange, self.forward, self.body, self.sent)
         return False
+
+
+def _send_part(exchange: Exchange, forward: bool, body: bytes, sent: int) -> None:
+    """Send the head of the upstream's answer (or a 200 with ``body``) and ``sent`` bytes of it.
+
+    ``Content-Length`` announces the whole body, so the client waits for the rest.
+    """
+    if forward:
+        reply = exchange.forward()
+        status, headers, body = reply.status, list(reply.headers), reply.body
+    else:
+        status, headers = 200, [("Content-Type", "application/json")]
+    part = max(0, min(sent, len(body) - 1))
+    exchange.send_bytes(exchange.head(status, headers, content_length=len(body)) + body[:part])
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
+from .._action_model import AP_ROUTES
 from .._server import App, Reply, Served, StubRequest, StubServer
 
 __all__ = ["Action", "ActionFailed", "Pending", "ProviderSpec", "ProviderHost", "ANONYMOUS"]
@@ -184,24 +185,8 @@ class ProviderHost(Served):
                     return exc.reply()
             return route
 
-        routes: list[tuple[str, str, Callable[..., Reply]]] = [
-            ("GET", "", self._introspect),
-            ("GET", "/actions", self._list),
-            ("POST", "/actions", self._run),
-            ("GET", "/actions/{action_id}", self._status),
-            ("DELETE", "/actions/{action_id}", self._release),
-            ("POST", "/actions/{action_id}/cancel", self._cancel),
-            ("POST", "/actions/{action_id}/resume", self._resume),
-            ("GET", "/actions/{action_id}/log", self._log),
-            ("POST", "/run", self._run),
-            ("GET", "/{action_id}/status", self._status),
-            ("POST", "/{action_id}/cancel", self._cancel),
-            ("POST", "/{action_id}/release", self._release),
-            ("POST", "/{action_id}/resume", self._resume),
-            ("GET", "/{action_id}/log", self._log),
-        ]
-        for method, suffix, fn in routes:
-            self.app.add(method, p + suffix, bind(fn))
+        for method, suffix, operation in AP_ROUTES:
+            self.app.add(method, p + suffix, bind(getattr(self, "_" + operation)))
         return self.url + p
 
     def complete(self, action_id: str, details: Any) -> None:
@@ -352,7 +337,7 @@ class ProviderHost(Served):
         return Reply.json({"entries": entries[offset:offset + limit], "has_next_page": more,
                            "marker": str(offset + limit) if more else None, "limit": limit})
 
-    def _list(self, path: str, req: StubRequest) -> Reply:
+    def _list_actions(self, path: str, req: StubRequest) -> Reply:
         caller = self._caller(req)
         with self.lock:
             return Reply.json([a.document() for a in self.actions.values()
