@@ -16,11 +16,12 @@ from typing import Any, Awaitable, Callable, Iterator, TypeVar
 
 import pytest
 
-import automate_lite as al
 from automate_lite.errors import ConflictError
 from automate_lite.flows import AsyncFlowsClient
 from automate_lite.testing.action_provider import ActionProviderStub
 from automate_lite.testing.flows import DEFAULT_IDENTITY, FlowsStub, HostedCall
+
+from _local_flows import afinish as finish, async_flows_client, output
 
 USER_TOKEN = "async-user-token"
 ADMIN_TOKEN = "async-admin-token"
@@ -47,9 +48,7 @@ def flows() -> Iterator[FlowsStub]:
 
 def drive(flows: FlowsStub, body: Callable[[AsyncFlowsClient], Awaitable[T]]) -> T:
     async def main() -> T:
-        async with AsyncFlowsClient.new_client(
-            None, lambda **kw: al.BearerTokenAuthorizer("flow"), al.BearerTokenAuthorizer("svc"), base_url=flows.url
-        ) as client:
+        async with async_flows_client(flows) as client:
             return await body(client)
 
     return asyncio.run(main())
@@ -60,17 +59,8 @@ async def start(client: AsyncFlowsClient, definition: dict[str, Any], flow_input
     return str((await client.run_flow(fid, None, flow_input or {}))["run_id"])
 
 
-async def finish(client: AsyncFlowsClient, run_id: str) -> dict[str, Any]:
-    return dict((await client.wait_for_run(run_id, timeout=30, initial_delay=0.01, max_delay=0.05)).data)
-
-
 async def run_to_end(client: AsyncFlowsClient, definition: dict[str, Any], flow_input: Any = None) -> dict[str, Any]:
     return await finish(client, await start(client, definition, flow_input))
-
-
-def output(doc: dict[str, Any]) -> Any:
-    assert doc["status"] == "SUCCEEDED", doc["details"]
-    return doc["details"]["output"]
 
 
 # ----------------------------------------------------------------------------- state types

@@ -17,9 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import urllib3
 
-import automate_lite as al
 from automate_lite.flows import FlowsClient
 from automate_lite.testing.flows import DEFAULT_IDENTITY, FlowsStub, HandlerError, HostedCall
+
+from _local_flows import finish, flows_client, output
 
 GROUP = "6c3d3a3e-0000-4000-8000-00000000cafe"
 PUBLIC_API = "https://api.example.org"
@@ -69,21 +70,12 @@ def flows(echo: str) -> Iterator[FlowsStub]:
 
 @pytest.fixture(scope="module")
 def fc(flows: FlowsStub) -> Iterator[FlowsClient]:
-    client = FlowsClient.new_client("client-id", lambda **kw: al.BearerTokenAuthorizer("flow-token"),
-                                    al.BearerTokenAuthorizer("svc"), base_url=flows.url)
-    yield client
-    client.close()
+    yield from flows_client(flows)
 
 
 def run_to_end(fc: FlowsClient, definition: dict[str, Any], flow_input: Any = None) -> dict[str, Any]:
     fid = fc.deploy_flow(definition, "handler test")["id"]
-    rid = fc.run_flow(fid, None, flow_input or {})["run_id"]
-    return dict(fc.wait_for_run(rid, timeout=30, initial_delay=0.01, max_delay=0.05).data)
-
-
-def output(doc: dict[str, Any]) -> Any:
-    assert doc["status"] == "SUCCEEDED", doc["details"]
-    return doc["details"]["output"]
+    return finish(fc, fc.run_flow(fid, None, flow_input or {})["run_id"])
 
 
 def action(handler: Any, params: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -26,6 +26,8 @@ from automate_lite.testing.action_provider import ActionProviderStub
 from automate_lite.testing.flows import DEFAULT_IDENTITY, FlowsStub
 from automate_lite.testing.runner import FlowRunner, LiveRun
 
+from _local_flows import finish, flows_client, output
+
 USER_TOKEN = "user-ap-token"
 ADMIN_TOKEN = "admin-ap-token"
 ALICE = "urn:globus:auth:identity:aaaaaaaa-0000-4000-8000-000000000001"
@@ -49,27 +51,13 @@ def flows() -> Iterator[FlowsStub]:
 
 @pytest.fixture(scope="module")
 def fc(flows: FlowsStub) -> Iterator[FlowsClient]:
-    client = FlowsClient.new_client(
-        "client-id", lambda **kw: al.BearerTokenAuthorizer("flow-token"), al.BearerTokenAuthorizer("svc"),
-        base_url=flows.url,
-    )
-    yield client
-    client.close()
+    yield from flows_client(flows)
 
 
 def run(fc: FlowsClient, definition: dict[str, Any], flow_input: Any = None, schema: Any = None) -> str:
     # Deployed as written, through the local validator and the service's own check.
     fid = fc.deploy_flow(definition, "local service test", input_schema=schema or {})["id"]
     return str(fc.run_flow(fid, None, flow_input or {})["run_id"])
-
-
-def finish(fc: FlowsClient, run_id: str) -> dict[str, Any]:
-    return dict(fc.wait_for_run(run_id, timeout=30, initial_delay=0.01, max_delay=0.05).data)
-
-
-def output(doc: dict[str, Any]) -> Any:
-    assert doc["status"] == "SUCCEEDED", doc["details"]
-    return doc["details"]["output"]
 
 
 def one(name: str, state: dict[str, Any]) -> dict[str, Any]:

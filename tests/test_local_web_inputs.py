@@ -12,10 +12,11 @@ from typing import Any, Iterator
 
 import pytest
 
-import automate_lite as al
 from automate_lite.errors import ConflictError
 from automate_lite.flows import FlowsClient
 from automate_lite.testing.flows import FlowsStub
+
+from _local_flows import finish as wait, flows_client
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +27,7 @@ def flows() -> Iterator[FlowsStub]:
 
 @pytest.fixture(scope="module")
 def fc(flows: FlowsStub) -> Iterator[FlowsClient]:
-    client = FlowsClient.new_client("client-id", lambda **kw: al.BearerTokenAuthorizer("flow-token"),
-                                    al.BearerTokenAuthorizer("svc"), base_url=flows.url)
-    yield client
-    client.close()
+    yield from flows_client(flows)
 
 
 def approval(expires_in: Any = None, catch: bool = True, guard: bool = True) -> dict[str, Any]:
@@ -57,10 +55,6 @@ def approval(expires_in: Any = None, catch: bool = True, guard: bool = True) -> 
 def start(fc: FlowsClient, definition: dict[str, Any]) -> str:
     fid = fc.deploy_flow(definition, "web input expiry")["id"]
     return str(fc.run_flow(fid, None, {})["run_id"])
-
-
-def wait(fc: FlowsClient, run_id: str) -> dict[str, Any]:
-    return dict(fc.wait_for_run(run_id, timeout=30, initial_delay=0.01, max_delay=0.05).data)
 
 
 def test_expired_input_is_caught_and_a_late_answer_gets_409(fc: FlowsClient, flows: FlowsStub) -> None:

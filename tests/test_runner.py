@@ -23,6 +23,8 @@ from automate_lite.testing.action_provider import ActionProviderStub
 from automate_lite.testing.flows import FlowsStub
 from automate_lite.testing.runner import StateFailure, evaluate_parameters, rule_matches
 
+from _local_flows import finish, flows_client, output
+
 AP_TOKEN = "ap-token"
 ALICE = "urn:globus:auth:identity:aaaaaaaa-0000-4000-8000-000000000001"
 
@@ -41,12 +43,7 @@ def flows() -> Iterator[FlowsStub]:
 
 @pytest.fixture(scope="module")
 def fc(flows: FlowsStub) -> Iterator[FlowsClient]:
-    client = FlowsClient.new_client(
-        "client-id", lambda **kw: al.BearerTokenAuthorizer("flow-token"), al.BearerTokenAuthorizer("svc"),
-        base_url=flows.url,
-    )
-    yield client
-    client.close()
+    yield from flows_client(flows)
 
 
 def deploy(fc: FlowsClient, definition: dict[str, Any]) -> str:
@@ -55,10 +52,6 @@ def deploy(fc: FlowsClient, definition: dict[str, Any]) -> str:
 
 def start(fc: FlowsClient, definition: dict[str, Any], flow_input: Any = None, **kwargs: Any) -> str:
     return str(fc.run_flow(deploy(fc, definition), None, flow_input or {}, **kwargs)["run_id"])
-
-
-def finish(fc: FlowsClient, run_id: str) -> dict[str, Any]:
-    return dict(fc.wait_for_run(run_id, timeout=30, initial_delay=0.01, max_delay=0.05).data)
 
 
 def execute(fc: FlowsClient, definition: dict[str, Any], flow_input: Any = None) -> dict[str, Any]:
@@ -83,11 +76,6 @@ def until(check: Callable[[], Any], what: str) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.01)
-
-
-def output(run: dict[str, Any]) -> Any:
-    assert run["status"] == "SUCCEEDED", run["details"]
-    return run["details"]["output"]
 
 
 def flow(*states: tuple[str, dict[str, Any]]) -> dict[str, Any]:
