@@ -16,6 +16,8 @@ import math
 import posixpath
 from typing import Any, Callable, Mapping, Sequence
 
+from .jsonpath import kind
+
 __all__ = [
     "ExpressionError",
     "MAX_STRING",
@@ -83,23 +85,6 @@ class MissingError(ExpressionError):
 # ----------------------------------------------------------------------------- values
 
 
-def kind(value: Any) -> str:
-    """The JSON name of a value's type, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 def is_number(value: Any) -> bool:

@@ -27,7 +27,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Mapping, Union
 
-__all__ = ["JSONPathError", "PathNotFound", "WILDCARD", "Slice", "parse", "get", "exists", "put", "format_path"]
+__all__ = ["JSONPathError", "PathNotFound", "WILDCARD", "Slice", "parse", "get", "exists", "put", "format_path", "kind"]
 
 
 class JSONPathError(ValueError):
@@ -220,20 +220,38 @@ def _walk(value: Any, steps: tuple[Step, ...], path: str, done: int) -> list[Any
     return [value]
 
 
-def _kind(value: Any) -> str:
+def kind(value: Any) -> str:
+    """The JSON name of a value's type, for messages (``integer``/``number`` kept apart).
+
+    The one namer of the flow language: the expression evaluator uses it as it is.
+    """
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
     if isinstance(value, str):
-        return "a string"
+        return "string"
     if isinstance(value, list):
-        return "a list"
+        return "list"
     if isinstance(value, dict):
-        return "an object"
+        return "object"
     return type(value).__name__
+
+
+_JSON_KINDS = frozenset({"boolean", "integer", "number", "string", "list", "object"})
+
+
+def _kind(value: Any) -> str:
+    """:func:`kind` with an article, integers and floats both "a number" (path messages)."""
+    name = kind(value)
+    if name not in _JSON_KINDS:
+        return name  # null, or a Python type's name
+    name = "number" if name == "integer" else name
+    return ("an " if name == "object" else "a ") + name
 
 
 def get(document: Any, path: str, context: Mapping[str, Any] | None = None) -> Any:
