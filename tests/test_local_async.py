@@ -145,6 +145,22 @@ def test_failed_action_is_caught_and_missing_role_fails(flows: FlowsStub, ap: Ac
     assert two["status"] == "FAILED" and two["details"]["error"] == "ActionUnableToRun"
 
 
+def test_run_as_token_given_in_the_run_input(flows: FlowsStub, ap: ActionProviderStub) -> None:
+    # "_tokens" in the input names each RunAs role's token (the documented convention).
+    definition = {"StartAt": "A", "States": {"A": {"Type": "Action", "ActionUrl": ap.url, "RunAs": "Operator",
+                                                   "Parameters": {}, "ResultPath": "$.a", "End": True}}}
+
+    async def body(client: AsyncFlowsClient) -> tuple[dict[str, Any], dict[str, Any]]:
+        flow = await client.deploy_flow(definition, "role token in the input")
+        assert list(flow["globus_auth_scopes_by_RunAs"]) == ["Operator"]
+        rid = (await client.run_flow(flow["id"], None, {"_tokens": {"Operator": ADMIN_TOKEN}}))["run_id"]
+        return await finish(client, rid), dict((await client.get_run(rid)).data)
+
+    doc, run = drive(flows, body)
+    assert output(doc)["a"]["creator_id"] == ADMIN
+    assert ADMIN_TOKEN not in json.dumps([doc, run])
+
+
 def test_run_as_flow(flows: FlowsStub, ap: ActionProviderStub) -> None:
     definition = {"StartAt": "F", "States": {"F": {"Type": "Action", "ActionUrl": ap.url, "RunAs": "Flow",
                                                    "Parameters": {}, "ResultPath": "$.f", "End": True}}}

@@ -33,11 +33,13 @@ ADMIN_TOKEN = "admin-ap-token"
 ALICE = "urn:globus:auth:identity:aaaaaaaa-0000-4000-8000-000000000001"
 ADMIN = "urn:globus:auth:identity:bbbbbbbb-0000-4000-8000-000000000002"
 LINKED = "urn:globus:auth:identity:cccccccc-0000-4000-8000-000000000003"
+CURATOR = "urn:globus:auth:identity:dddddddd-0000-4000-8000-000000000004"
+CURATOR_TOKEN = "curator-ap-token"
 
 
 @pytest.fixture(scope="module")
 def ap() -> Iterator[ActionProviderStub]:
-    with ActionProviderStub(tokens={USER_TOKEN: ALICE, ADMIN_TOKEN: ADMIN}) as provider:
+    with ActionProviderStub(tokens={USER_TOKEN: ALICE, ADMIN_TOKEN: ADMIN, CURATOR_TOKEN: CURATOR}) as provider:
         yield provider
 
 
@@ -275,6 +277,45 @@ def test_run_as_a_role_without_a_token_fails_catchably(fc: FlowsClient, ap: Acti
         "A": {**state, "Catch": [{"ErrorEquals": ["ActionUnableToRun"], "ResultPath": "$.e", "Next": "B"}], "End": True},
         "B": {"Type": "Pass", "End": True}}}
     assert output(finish(fc, run(fc, caught)))["e"]["code"] == "MissingRunAsToken"
+
+
+def test_run_as_tokens_given_in_the_run_input(fc: FlowsClient, ap: ActionProviderStub) -> None:
+    # The documented convention: the input's "_tokens" maps each RunAs role to a token, for
+    # the scope the flow description lists under globus_auth_scopes_by_RunAs.
+    definition = {"StartAt": "AsCurator", "States": {
+        "AsCurator": {"Type": "Action", "ActionUrl": ap.url, "Parameters": {"echo_string": "c"}, "RunAs": "Curator",
+                      "ResultPath": "$.curator", "Next": "AsAdmin"},
+        "AsAdmin": {"Type": "Action", "ActionUrl": ap.url, "Parameters": {"echo_string": "a"}, "RunAs": "Admin",
+                    "ResultPath": "$.admin", "Next": "AsFlow"},
+        "AsFlow": {"Type": "Pass", "End": True},
+    }}
+    schema = {"type": "object", "required": ["_tokens"], "properties": {"_tokens": {"type": "object"}}}
+    flow = fc.deploy_flow(definition, "role tokens", input_schema=schema)
+    scopes = flow["globus_auth_scopes_by_RunAs"]
+    assert sorted(scopes) == ["Admin", "Curator"] and all(flow["id"] in v for v in scopes.values())
+    assert fc.get_flow(flow["id"])["globus_auth_scopes_by_RunAs"] == scopes
+    # "Admin" from the input wins over the service-wide add_run_as_token one.
+    run_id = fc.run_flow(flow["id"], None, {"_tokens": {"Curator": CURATOR_TOKEN, "Admin": USER_TOKEN}, "x": 1})["run_id"]
+    final = finish(fc, run_id)
+    out = output(final)
+    assert out["curator"]["creator_id"] == CURATOR and out["admin"]["creator_id"] == ALICE
+    assert "_tokens" not in out and out["x"] == 1
+    # The tokens are taken out of the input: no run document or log entry shows them.
+    shown = json.dumps([dict(fc.get_run(run_id).data), list(fc.iter_run_logs(run_id))])
+    assert CURATOR_TOKEN not in shown and USER_TOKEN not in shown
+    # The schema is checked with them (the docs: it must allow "_tokens").
+    with pytest.raises(al.errors.AutomateAPIError) as missing:
+        fc.run_flow(flow["id"], None, {"x": 1})
+    assert missing.value.http_status == 400 and missing.value.code == "FLOW_INPUT_ERROR"
+
+
+@pytest.mark.parametrize("tokens", [["t"], {"Curator": 7}, {"Curator": ""}, {"User": "t"}])
+def test_bad_run_as_tokens_are_refused(fc: FlowsClient, tokens: Any) -> None:
+    fid = fc.deploy_flow(one("P", {"Type": "Pass"}), "bad role tokens")["id"]
+    with pytest.raises(al.errors.AutomateAPIError) as info:
+        fc.run_flow(fid, None, {"_tokens": tokens})
+    assert info.value.http_status == 400 and info.value.code == "FLOW_INPUT_ERROR"
+    assert "_tokens" in str(info.value) and "'t'" not in str(info.value)
 
 
 # ----------------------------------------------------------------------------- Fail, expression errors

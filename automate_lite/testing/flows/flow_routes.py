@@ -50,6 +50,7 @@ class FlowRoutes(ScopedRoutes):
         roles = self._flow_roles(flow, caller)
         doc["user_role"] = next((r for r in _FLOW_ROLE_ORDER if r in roles), None)
         doc["action_url"] = f"{self.url}/flows/{flow['id']}"
+        doc["globus_auth_scopes_by_RunAs"] = run_as_scopes(flow["id"], flow["definition"])
         return doc
 
     def _new_flow(self, data: Doc, caller: Caller, now: float) -> Doc:
@@ -215,3 +216,18 @@ class FlowRoutes(ScopedRoutes):
         self._route("GET", "/flows/{flow_id}", "service", get_flow)
         self._route("PUT", "/flows/{flow_id}", "service", update_flow)
         self._route("DELETE", "/flows/{flow_id}", "service", delete_flow)
+
+
+def run_as_scopes(flow_id: str, definition: Json) -> dict[str, str]:
+    """``globus_auth_scopes_by_RunAs``: a scope per role that a state's ``RunAs`` names.
+
+    Documented (globus-automate-client's "Providing Role-Specific Tokens"): the flow
+    description maps each role other than User and Flow to the scope its ``_tokens``
+    entry is for. The scope strings' form is not documented; the stand-in's follow the
+    flow's own (``.../flow_<id>_user``) with the role's name in place of ``user``.
+    """
+    states = definition.get("States") if isinstance(definition, dict) else None
+    roles = sorted({str(st["RunAs"]) for st in (states or {}).values()
+                    if isinstance(st, dict) and isinstance(st.get("RunAs"), str) and st["RunAs"] not in ("User", "Flow")})
+    base = flow_scope(flow_id).rsplit("_", 1)[0]
+    return {role: f"{base}_{role}" for role in roles}

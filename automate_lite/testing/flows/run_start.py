@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 
 from .._server import Reply, StubRequest
@@ -46,7 +47,8 @@ class RunStart(RunRoutes):
         request_id = data.get("request_id")
         if request_id is not None and not isinstance(request_id, str):
             _unprocessable(["body", "request_id"], "str type expected", "type_error.str")
-        self._check_input(body, flow["input_schema"])
+        self._check_input(body, flow["input_schema"])  # with "_tokens": the docs say the schema must allow it
+        body, role_tokens = _take_role_tokens(body)
         script = _parse_script(body, self.default_active_s) if "_stub" in body or not self.execute else None
         normalized: Doc = {
             "body": body,
@@ -56,7 +58,11 @@ class RunStart(RunRoutes):
             "run_monitors": monitors,
             "activity_notification_policy": {"status": list(dict.fromkeys(statuses))},
         }
-        normalized["fingerprint"] = json.dumps(normalized, sort_keys=True)
+        # The role tokens are part of what a retried request must repeat, but only as a digest.
+        normalized["fingerprint"] = json.dumps(
+            {**normalized, "role_tokens": hashlib.sha256(json.dumps(role_tokens, sort_keys=True).encode()).hexdigest()},
+            sort_keys=True)
+        normalized["role_tokens"] = role_tokens
         normalized["request_id"] = request_id
         normalized["script"] = script
         return normalized
@@ -103,7 +109,9 @@ class RunStart(RunRoutes):
                 tags=list(request["tags"]),
                 user_info={**self._users.get(caller.identity, {}), "iat": int(now)},
                 # RunAs "Flow" (documented): the flow's own identity, whose id is the flow's id.
-                role_tokens={"Flow": self.flow_identity_token(flow["id"]), **self._role_tokens},
+                # Named roles: the run's "_tokens", else the service's add_run_as_token ones.
+                role_tokens={"Flow": self.flow_identity_token(flow["id"]), **self._role_tokens,
+                             **request["role_tokens"]},
             )
         return RunRecord(
             run_id=run_id,
@@ -195,3 +203,26 @@ class RunStart(RunRoutes):
         )
 
     # -- runs ---------------------------------------------------------------------------
+
+
+def _take_role_tokens(body: Doc) -> tuple[Doc, dict[str, str]]:
+    """Split a run's ``_tokens`` (RunAs role -> access token) off its input.
+
+    The documented way to give a run its role tokens (globus-automate-client's "Authoring
+    Flows", "Providing Role-Specific Tokens"; docs.globus.org's "Performing Actions as
+    Different Users" says the same in prose): the input carries ``{"_tokens": {"Admin":
+    "<token>"}}``, one per role the flow's ``RunAs`` names. The tokens are taken out of the
+    input, so no state, log entry or run document ever shows them.
+    """
+    if "_tokens" not in body:
+        return body, {}
+    tokens = body["_tokens"]
+    if not isinstance(tokens, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
+                                               for k, v in tokens.items()):
+        raise _Fail(400, "FLOW_INPUT_ERROR",
+                    "_tokens must be an object of RunAs role name -> access token (a non-empty string)")
+    for role in ("User", "Flow"):
+        if role in tokens:
+            raise _Fail(400, "FLOW_INPUT_ERROR",
+                        f"_tokens cannot name the role {role!r}: it is the run's own (User) or the flow's (Flow)")
+    return {k: v for k, v in body.items() if k != "_tokens"}, dict(tokens)

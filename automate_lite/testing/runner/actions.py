@@ -133,18 +133,9 @@ class ActionStates(ApiStates):
             self._state_log(run, name, "Action", "Completed", {"output": result})
         return self._store(state, document, result)
 
-    @staticmethod
-    def _run_as(run: LiveRun, client: Any, role: Any) -> Any:
-        """The client that presents ``role``'s token (no RunAs, or "User": the run's own)."""
-        if role is None or role == "User":
-            token = run.role_tokens.get("User")
-        elif isinstance(role, str) and role in run.role_tokens:
-            token = run.role_tokens[role]
-        else:
-            # The service refuses to start such a run; a stand-in run reaching here fails the state.
-            raise StateFailure("ActionUnableToRun", f"RunAs role {role!r} has no token for this run; "
-                               "start the run with a token for that role (FlowsStub.add_run_as_token)",
-                               {"code": "MissingRunAsToken", "description": f"No token for RunAs role {role!r}"})
+    def _run_as(self, run: LiveRun, client: Any, role: Any) -> Any:
+        """The client that presents ``role``'s token (see :meth:`_role_token`)."""
+        token = self._role_token(run, role)
         if token is None:
             return client
         import dataclasses

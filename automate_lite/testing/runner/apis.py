@@ -35,13 +35,19 @@ class ApiStates(RunnerCore):
     #: Where each registered API URL is really served (``FlowsStub(api_urls=...)``).
     api_url_map: Callable[[str], str] | None = None
 
-    def _role_token(self, run: LiveRun, role: Any) -> str | None:
+    @staticmethod
+    def _role_token(run: LiveRun, role: Any) -> str | None:
+        """The token a state with ``RunAs: role`` presents (no RunAs, or "User": the run's own).
+
+        A named role without one fails the state with ActionUnableToRun (catchable).
+        """
         if role is None or role == "User":
             return run.role_tokens.get("User")
         if isinstance(role, str) and role in run.role_tokens:
             return run.role_tokens[role]
-        raise StateFailure("ActionUnableToRun", f"RunAs role {role!r} has no token for this run; "
-                           "start the run with a token for that role (FlowsStub.add_run_as_token)",
+        raise StateFailure("ActionUnableToRun", f"RunAs role {role!r} has no token for this run; start the run "
+                           f"with one in its input, {{\"_tokens\": {{\"{role}\": ...}}}}, or give the service one "
+                           "with FlowsStub.add_run_as_token",
                            {"code": "MissingRunAsToken", "description": f"No token for RunAs role {role!r}"})
 
     async def _hosted(self, run: LiveRun, name: str, handle: str, body: Doc, private: Any, role: Any) -> Any:
