@@ -41,7 +41,9 @@ Handler states, RunAs and web-input expiry
     "urn:globus:flows:handle:..."`` runs a function given to
     :meth:`FlowsStub.add_hosted_handler` (``groups.get_group`` and
     ``groups.get_my_groups`` are built in, see :mod:`.hosted`). ``RunAs: "Flow"``
-    presents :meth:`FlowsStub.flow_identity_token`. ``CreateWebInput`` takes
+    presents :meth:`FlowsStub.flow_identity_token`; any other role presents the token
+    the run's input gives under ``"_tokens": {role: token}`` (the documented way; it is
+    taken off the input), else :meth:`FlowsStub.add_run_as_token`'s. ``CreateWebInput`` takes
     ``ExpiresIn`` (seconds; a guessed name, the docs name none): an expired input fails
     its AwaitWebInput with ``Flows.WebInputExpired`` and a late answer gets 409
     (:meth:`FlowsStub.expire_web_input` expires one at once).

@@ -140,6 +140,7 @@ class FlowsStub(HostedHandlers):
         """Give runs a token for the RunAs role ``role`` ("User" is the run's owner).
 
         ``"Flow"`` has a token of its own (:meth:`flow_identity_token`) unless set here.
+        A run's input may give its own, ``{"_tokens": {role: token}}``, which win over these.
         A state with ``RunAs`` naming a role that has no token fails with ActionUnableToRun.
         """
         with self.state.lock:
