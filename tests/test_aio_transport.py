@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
+from _sockets import pipe, read_head
 from _tls import self_signed
 
 import automate_lite as al
@@ -749,12 +750,9 @@ class FakeProxy:
         try:
             buf = b""
             while True:
-                while b"\r\n\r\n" not in buf:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                head, buf = buf.split(b"\r\n\r\n", 1)
+                head, buf = read_head(sock, buf)
+                if head is None:
+                    return
                 lines = head.decode("latin-1").split("\r\n")
                 headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
                 self.seen.append((lines[0], headers))
@@ -768,33 +766,16 @@ class FakeProxy:
                     upstream = socket.create_connection(("127.0.0.1", self.tunnel_to))
                     self.socks.append(upstream)
                     sock.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    threading.Thread(target=self._pipe, args=(upstream, sock), daemon=True).start()
+                    threading.Thread(target=pipe, args=(upstream, sock), daemon=True).start()
                     if buf:
                         upstream.sendall(buf)
-                    self._pipe(sock, upstream)
+                    pipe(sock, upstream)
                     return
                 sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nvia proxy")
         except OSError:
             return
         finally:
             sock.close()
-
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         self.listener.close()

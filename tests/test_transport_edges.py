@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
+from _sockets import pipe
 from _tls import self_signed
 
 import automate_lite as al
@@ -216,21 +217,8 @@ def test_asyncio_tunnels_through_a_proxy_answering_http_1_0(
         conn.sendall(b"HTTP/1.0 200 Connection established\r\n\r\n")
         up = socket.create_connection(("127.0.0.1", target.port))
 
-        def pump(a: socket.socket, b: socket.socket) -> None:
-            try:
-                while data := a.recv(65536):
-                    b.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for s in (a, b):
-                    try:
-                        s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-
-        threading.Thread(target=pump, args=(up, conn), daemon=True).start()
-        pump(conn, up)
+        threading.Thread(target=pipe, args=(up, conn), daemon=True).start()
+        pipe(conn, up)
 
     th = threading.Thread(target=proxy, daemon=True)
     th.start()
