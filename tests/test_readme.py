@@ -237,3 +237,52 @@ def test_dataclasses_replace_a_client(flows_service: FlowsStub) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         faster.http_timeout = 5  # type: ignore[misc]
 
+
+
+# -- the Migrating table, row by row, against the code ---------------------------------------
+
+
+def _first_request(op: Any) -> al.Request:
+    instr = next(op)
+    while not isinstance(instr, al.Request):
+        instr = op.send(None)
+    return instr
+
+
+def test_migrating_table_rows_hold() -> None:
+    auth = al.BearerTokenAuthorizer(SERVICE_TOKEN)
+    # ac.run(body, request_id, manage_by, monitor_by, label, tags, force_path): that order.
+    run_params = list(inspect.signature(al.ActionClient.run).parameters)[1:8]
+    assert run_params == ["body", "request_id", "manage_by", "monitor_by", "label", "tags", "force_path"]
+    # ActionClient(base_url=, authorizer=); no URL: the Action Providers' URL.
+    assert al.ActionClient(base_url="https://ap.example.org/x", authorizer=auth).action_url == "https://ap.example.org/x"
+    assert al.ActionClient().action_url == "https://actions.globus.org"
+    # app_name and transport_params, on all four constructors.
+    for cls in (al.ActionClient, al.AsyncActionClient, al.FlowsClient, al.AsyncFlowsClient):
+        c = cls(authorizer=auth, app_name="my portal",
+                transport_params={"http_timeout": -1, "max_retries": 2, "max_sleep": 3, "verify_ssl": False})
+        assert c.http_timeout is None and c.retry.max_attempts == 3 and c.retry.backoff_max == 3
+        assert c.ops.session.headers["User-Agent"].endswith(" my portal")
+        with pytest.raises(al.UsageError, match="retry=automate_lite.RetryPolicy"):
+            cls(authorizer=auth, transport_params={"pool_maxsize": 4})
+        # use_temporary_authorizer yields a new client; the original is unchanged.
+        other = al.BearerTokenAuthorizer("other")
+        with c.use_temporary_authorizer(other) as temp:
+            assert temp is not c and temp.authorizer is other and c.authorizer is auth
+    # Unknown keywords: a TypeError, not passed on.
+    with pytest.raises(TypeError):
+        al.ActionClient("https://ap.example.org/x", auth).run({}, bogus=1)  # type: ignore[call-arg]
+    fc = al.FlowsClient(authorizer=auth)  # FlowsClient(authorizer=...) as in globus-sdk
+    with pytest.raises(al.UsageError, match=r"pass \(\)"):
+        fc.deploy_flow(DEFINITION, "t", keywords=None)  # type: ignore[arg-type]
+    # marker= is sent as marker on /flows and /runs, as pagination_token on a legacy provider log.
+    assert "marker=m1" in _first_request(fc.ops.list_flows(marker="m1")).url
+    assert "marker=m2" in _first_request(fc.ops.enumerate_runs(marker="m2")).url
+    legacy = al.ActionClient("https://ap.example.org/x", auth).ops
+    assert "pagination_token=m3" in _first_request(legacy.log("a1", 10, False, "m3")).url
+    # orderby: comma-separated.
+    assert "orderby=title%20ASC,updated_at%20DESC" in _first_request(
+        fc.ops.list_flows(orderby=["title ASC", "updated_at DESC"])).url.replace("+", "%20")
+    # create_flow(title, definition, input_schema): positional as in globus-sdk; left out, {}.
+    body = _first_request(fc.ops.create_flow("t", DEFINITION, validate_definition=False)).body
+    assert body is not None and b'"input_schema":{}' in body.replace(b" ", b"")
