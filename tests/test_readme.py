@@ -15,8 +15,8 @@ stand-ins this test starts on 127.0.0.1. What is substituted, and nothing else:
   helpers ``AUTOMATE_LITE_TOKEN_FILE`` (a temporary file) and ``AUTOMATE_LITE_LOGIN=browser``
   with ``webbrowser.open`` answered by a stub browser.
 
-"The flow language, locally" and "Test your flows offline" are not run here: their
-blocks are run by their own tests (tests/test_local_*.py and tests/test_packaging.py).
+"The flow language, locally" and "Test your flows offline" are not run here: the latter's
+block is run by tests/test_plugin.py, the former's commands by tests/test_local_*.py.
 """
 
 from __future__ import annotations
