@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import ssl
 from pathlib import Path
 
 from cryptography import x509
@@ -40,3 +41,10 @@ def self_signed(directory: Path, common_name: str = "127.0.0.1", *, ips: tuple[s
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return str(cert_path), str(key_path)
+
+
+def server_context(cert_files: tuple[str, str]) -> ssl.SSLContext:
+    """A server-side SSL context serving the certificate :func:`self_signed` wrote."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*cert_files)
+    return ctx

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from _sockets import pipe, read_head
-from _tls import self_signed
+from _tls import self_signed, server_context
 
 import automate_lite as al
 from automate_lite import (
@@ -645,8 +645,7 @@ def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
 
 @pytest.fixture
 def tls_server(raw_server: Callable[..., Any], cert_files: tuple[str, str]) -> Any:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(*cert_files)
+    ctx = server_context(cert_files)
     return raw_server(handler, ctx)
 
 

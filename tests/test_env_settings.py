@@ -12,11 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import ssl
 from typing import Any, Callable
 
 import pytest
-from _tls import self_signed
+from _tls import self_signed, server_context
 
 import automate_lite as al
 from automate_lite.testing.action_provider import ActionProviderStub
@@ -123,8 +122,7 @@ def _ok(req: Any, sock: socket.socket, server: Any) -> bool:
 def test_verify_variable_against_a_self_signed_loopback_server(
     raw_server: Callable[..., Any], loopback_cert: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(*loopback_cert)
+    ctx = server_context(loopback_cert)
     server = raw_server(_ok, ctx)
     url = f"https://127.0.0.1:{server.port}/ap"
     once = al.RetryPolicy(max_attempts=1)

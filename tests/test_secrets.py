@@ -21,12 +21,11 @@ import contextlib
 import json
 import logging
 import socket
-import ssl
 import traceback
 from typing import Any, AsyncIterator, Callable, Iterator
 
 import pytest
-from _tls import self_signed
+from _tls import self_signed, server_context
 
 import automate_lite as al
 from automate_lite.transports import ThreadedAsyncTransport, Urllib3Transport
@@ -318,8 +317,7 @@ def far_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
 
 @pytest.fixture
 def far_tls_server(raw_server: Callable[..., Any], far_cert: tuple[str, str], fake_dns: set[str]) -> Any:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(*far_cert)
+    ctx = server_context(far_cert)
     fake_dns.add(FAR_HOST)
     return raw_server(ok_handler, ctx)
 

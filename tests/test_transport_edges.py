@@ -11,7 +11,6 @@ import gzip
 import os
 import pickle
 import socket
-import ssl
 import subprocess
 import sys
 import threading
@@ -20,7 +19,7 @@ from typing import Any, Callable, Iterator
 import httpx
 import pytest
 from _sockets import pipe
-from _tls import self_signed
+from _tls import self_signed, server_context
 
 import automate_lite as al
 from automate_lite import Request
@@ -47,8 +46,7 @@ def corrupt_record(req: Any, sock: socket.socket, server: Any) -> bool:
 
 @pytest.fixture
 def corrupt_tls_server(raw_server: Callable[..., Any], cert_files: tuple[str, str]) -> Any:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(*cert_files)
+    ctx = server_context(cert_files)
     return raw_server(corrupt_record, ctx)
 
 
@@ -202,8 +200,7 @@ def test_sync_transport_turns_bad_framing_into_transport_errors(raw_server: Call
 def test_asyncio_tunnels_through_a_proxy_answering_http_1_0(
     raw_server: Callable[..., Any], cert_files: tuple[str, str]
 ) -> None:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(*cert_files)
+    ctx = server_context(cert_files)
     target = raw_server(lambda req, sock, srv: (sock.sendall(srv.response(200, b"tunnelled")), True)[1], ctx)
     listener = socket.create_server(("127.0.0.1", 0))
     connects: list[bytes] = []

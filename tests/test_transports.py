@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import ssl
 import threading
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from urllib.parse import urlsplit
 
 import globus_sdk
 import pytest
-from _tls import self_signed
+from _tls import self_signed, server_context
 import urllib3
 
 from automate_lite import (
@@ -263,8 +262,7 @@ def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
 
 @pytest.fixture
 def tls_server(raw_server: Callable[..., Any], cert_files: tuple[str, str]) -> Any:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(*cert_files)
+    ctx = server_context(cert_files)
     return raw_server(handler, ctx)
 
 
