@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 import sys
 
 import pytest
+from _sockets import read_head
 
 # fauxbus (the third-party Globus Auth fake) needs Python 3.11+.
 collect_ignore = ["test_extras_fauxbus.py"] if sys.version_info < (3, 11) else []
@@ -116,12 +117,9 @@ class RawHTTPServer:
                 with self._lock:
                     self._socks.append(sock)
             while not self.stopping.is_set():
-                while b"\r\n\r\n" not in buf:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                head, buf = buf.split(b"\r\n\r\n", 1)
+                head, buf = read_head(sock, buf)
+                if head is None:
+                    return
                 lines = head.decode("latin-1").split("\r\n")
                 method, target, _ = lines[0].split(" ", 2)
                 names: list[str] = []

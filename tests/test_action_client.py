@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from typing import Any, Callable, Iterator
 
+import _drive
 import pytest
 
 import automate_lite as al
@@ -21,32 +22,14 @@ ALICE = "urn:globus:auth:identity:aaaaaaaa-0000-0000-0000-000000000001"
 BOB = "urn:globus:auth:identity:bbbbbbbb-0000-0000-0000-000000000002"
 
 
-class Driver:
-    """Calls a method on either client the same way: sync directly, async via asyncio.run."""
-
-    def __init__(self, client: Any, is_async: bool) -> None:
-        self.client = client
-        self.is_async = is_async
-
-    def __call__(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        result = getattr(self.client, name)(*args, **kwargs)
-        if self.is_async:
-            return asyncio.run(result)
-        return result
+class Driver(_drive.Driver):
+    """:class:`_drive.Driver` plus the provider's scope, a property on the sync client."""
 
     def iter_log(self, action_id: str, **kwargs: Any) -> list[dict[str, Any]]:
-        if not self.is_async:
-            return list(self.client.iter_log(action_id, **kwargs))
-
-        async def collect() -> list[dict[str, Any]]:
-            return [e async for e in self.client.iter_log(action_id, **kwargs)]
-
-        return asyncio.run(collect())
+        return self.collect("iter_log", action_id, **kwargs)
 
     def scope(self) -> str:
-        if self.is_async:
-            return str(asyncio.run(self.client.action_scope()))
-        return str(self.client.action_scope)
+        return str(self("action_scope") if self.is_async else self.client.action_scope)
 
 
 @pytest.fixture(scope="module")

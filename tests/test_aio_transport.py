@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
 import gzip
-import ipaddress
 import json
 import socket
 import ssl
@@ -18,10 +16,8 @@ from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from _sockets import pipe, read_head
+from _tls import self_signed, server_context
 
 import automate_lite as al
 from automate_lite import (
@@ -644,43 +640,12 @@ def test_stalled_tls_handshake_is_a_connect_timeout_and_cancellable() -> None:
 @pytest.fixture(scope="module")
 def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """A throwaway self-signed certificate for 127.0.0.1, localhost and tunnel.example.test."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    x509.DNSName("localhost"),
-                    x509.DNSName("tunnel.example.test"),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    d = tmp_path_factory.mktemp("aio-tls")
-    cert_path, key_path = d / "cert.pem", d / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return str(cert_path), str(key_path)
+    return self_signed(tmp_path_factory.mktemp("aio-tls"), dns=("localhost", "tunnel.example.test"))
 
 
 @pytest.fixture
 def tls_server(raw_server: Callable[..., Any], cert_files: tuple[str, str]) -> Any:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(*cert_files)
+    ctx = server_context(cert_files)
     return raw_server(handler, ctx)
 
 
@@ -784,12 +749,9 @@ class FakeProxy:
         try:
             buf = b""
             while True:
-                while b"\r\n\r\n" not in buf:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                head, buf = buf.split(b"\r\n\r\n", 1)
+                head, buf = read_head(sock, buf)
+                if head is None:
+                    return
                 lines = head.decode("latin-1").split("\r\n")
                 headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
                 self.seen.append((lines[0], headers))
@@ -803,33 +765,16 @@ class FakeProxy:
                     upstream = socket.create_connection(("127.0.0.1", self.tunnel_to))
                     self.socks.append(upstream)
                     sock.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    threading.Thread(target=self._pipe, args=(upstream, sock), daemon=True).start()
+                    threading.Thread(target=pipe, args=(upstream, sock), daemon=True).start()
                     if buf:
                         upstream.sendall(buf)
-                    self._pipe(sock, upstream)
+                    pipe(sock, upstream)
                     return
                 sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nvia proxy")
         except OSError:
             return
         finally:
             sock.close()
-
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         self.listener.close()

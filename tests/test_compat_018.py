@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import inspect
 import uuid
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from _scoped import ALICE, BOB, FLOW_TOKEN, HELLO, SERVICE_PREFIX, SERVICE_TOKEN, provider, service  # noqa: F401
 from _drive import Driver
 
 import automate_lite as al
@@ -165,30 +166,11 @@ def test_provider_logs_send_pagination_token_on_the_legacy_routes() -> None:
 
 # -- each original method, called positionally, sync and async -------------------------
 
-SERVICE_TOKEN = "svc-alice"
-FLOW_TOKEN = "flow-alice"
-ALICE = "urn:globus:auth:identity:aaaaaaaa-0000-0000-0000-000000000001"
-BOB = "urn:globus:auth:identity:bbbbbbbb-0000-0000-0000-000000000002"
-HELLO = {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "Parameters": {"greeting.$": "$.echo_string"},
-                                                  "ResultPath": "$.out", "End": True}}}
-SERVICE_PREFIX = al.RUN_STATUS_SCOPE.rsplit("/", 1)[0] + "/"
 
 
 def _callback(**kwargs: Any) -> al.BearerTokenAuthorizer:
     """A user's callback: a service-scope token for a Flows scope, else the flow's."""
     return al.BearerTokenAuthorizer(SERVICE_TOKEN if kwargs["flow_scope"].startswith(SERVICE_PREFIX) else FLOW_TOKEN)
-
-
-@pytest.fixture(scope="module")
-def service() -> Iterator[FlowsStub]:
-    with FlowsStub(tokens={SERVICE_TOKEN: ALICE}, flow_tokens={FLOW_TOKEN: ALICE}) as stub:
-        yield stub
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[ActionProviderStub]:
-    with ActionProviderStub(tokens={SERVICE_TOKEN: ALICE}, prefix="/hello_world") as stub:
-        yield stub
 
 
 # The original SDK's positional parameters (globus-automate-client 0.18), method by method.

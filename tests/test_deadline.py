@@ -6,6 +6,7 @@ in time is not waited for. Nothing here asserts on elapsed time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import math
 import socket
@@ -175,25 +176,15 @@ def test_asyncio_transport_is_cancelled_at_the_deadline(trickler: Any) -> None:
     check(asyncio.run(main()), trickler)
 
 
-def test_httpx_adapter_is_cancelled_at_the_deadline(trickler: Any) -> None:
+@pytest.mark.parametrize("adapter", ["httpx", "aiohttp"])
+def test_an_adapter_is_cancelled_at_the_deadline(trickler: Any, adapter: str) -> None:
     async def main() -> DeadlineExceeded:
-        async with httpx.AsyncClient() as http:
-            client = al.AsyncActionClient.new_client(
-                f"{trickler.url}/ap", None, 5, transport=HttpxTransport(http), retry=FAST
-            )
-            with pytest.raises(DeadlineExceeded) as info:
-                await client.status("a1")
-            return info.value
-
-    check(asyncio.run(main()), trickler)
-
-
-def test_aiohttp_adapter_is_cancelled_at_the_deadline(trickler: Any) -> None:
-    async def main() -> DeadlineExceeded:
-        async with aiohttp.ClientSession() as session:
-            client = al.AsyncActionClient.new_client(
-                f"{trickler.url}/ap", None, 5, transport=AiohttpTransport(session), retry=FAST
-            )
+        async with contextlib.AsyncExitStack() as stack:
+            if adapter == "httpx":
+                transport: al.AsyncTransport = HttpxTransport(await stack.enter_async_context(httpx.AsyncClient()))
+            else:
+                transport = AiohttpTransport(await stack.enter_async_context(aiohttp.ClientSession()))
+            client = al.AsyncActionClient.new_client(f"{trickler.url}/ap", None, 5, transport=transport, retry=FAST)
             with pytest.raises(DeadlineExceeded) as info:
                 await client.status("a1")
             return info.value

@@ -10,19 +10,12 @@ variable says.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import ipaddress
 import json
 import socket
-import ssl
-from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from _tls import self_signed, server_context
 
 import automate_lite as al
 from automate_lite.testing.action_provider import ActionProviderStub
@@ -116,28 +109,7 @@ def test_a_bad_verify_variable_is_a_usage_error_naming_it(raw: str) -> None:
 @pytest.fixture(scope="module")
 def loopback_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """A self-signed certificate for 127.0.0.1: untrusted unless named as the CA bundle."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    d: Path = tmp_path_factory.mktemp("loopback-tls")
-    cert_path, key_path = d / "cert.pem", d / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return str(cert_path), str(key_path)
+    return self_signed(tmp_path_factory.mktemp("loopback-tls"), dns=())
 
 
 def _ok(req: Any, sock: socket.socket, server: Any) -> bool:
@@ -150,8 +122,7 @@ def _ok(req: Any, sock: socket.socket, server: Any) -> bool:
 def test_verify_variable_against_a_self_signed_loopback_server(
     raw_server: Callable[..., Any], loopback_cert: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(*loopback_cert)
+    ctx = server_context(loopback_cert)
     server = raw_server(_ok, ctx)
     url = f"https://127.0.0.1:{server.port}/ap"
     once = al.RetryPolicy(max_attempts=1)

@@ -11,25 +11,18 @@ import pickle
 import typing
 import urllib.parse
 import uuid
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from _scoped import ALICE, BOB, FLOW_TOKEN, HELLO, SERVICE_PREFIX, SERVICE_TOKEN, service  # noqa: F401
 
 import automate_lite as al
 from automate_lite.flows import AsyncFlowsClient, FlowOps, FlowsClient, flow_scope
-from automate_lite.testing.action_provider import ActionProviderStub
 from automate_lite.testing.flows import FlowsStub
 
-SERVICE_TOKEN = "svc-alice"
-FLOW_TOKEN = "flow-alice"
-ALICE = "urn:globus:auth:identity:aaaaaaaa-0000-0000-0000-000000000001"
-BOB = "urn:globus:auth:identity:bbbbbbbb-0000-0000-0000-000000000002"
 FID = "3b6b1e9a-6b6f-4e3c-9c62-2a7f4d1c0e11"
 RID = "5c1f6a2e-0b8d-4f7e-9a41-6d2e8c3b7f90"
 CLIENTS = (FlowsClient, AsyncFlowsClient)
-HELLO = {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "Parameters": {"greeting.$": "$.echo_string"},
-                                                  "ResultPath": "$.out", "End": True}}}
-SERVICE_PREFIX = al.RUN_STATUS_SCOPE.rsplit("/", 1)[0] + "/"
 
 
 class Callback:
@@ -42,18 +35,6 @@ class Callback:
         self.scopes.append(kwargs["flow_scope"])
         token = SERVICE_TOKEN if kwargs["flow_scope"].startswith(SERVICE_PREFIX) else FLOW_TOKEN
         return al.BearerTokenAuthorizer(f"{token}")
-
-
-@pytest.fixture(scope="module")
-def service() -> Iterator[FlowsStub]:
-    with FlowsStub(tokens={SERVICE_TOKEN: ALICE}, flow_tokens={FLOW_TOKEN: ALICE}) as stub:
-        yield stub
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[ActionProviderStub]:
-    with ActionProviderStub(tokens={SERVICE_TOKEN: ALICE}, prefix="/hello_world") as stub:
-        yield stub
 
 
 def _client(service: FlowsStub, callback: Any = None) -> FlowsClient:

@@ -18,20 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import logging
 import socket
-import ssl
 import traceback
-from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from _tls import self_signed, server_context
 
 import automate_lite as al
 from automate_lite.transports import ThreadedAsyncTransport, Urllib3Transport
@@ -318,34 +312,12 @@ def test_plain_http_to_loopback_carries_the_token(fake_dns: set[str], host: str)
 @pytest.fixture(scope="module")
 def far_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """A self-signed certificate for FAR_HOST: untrusted unless named as the CA bundle."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, FAR_HOST)])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(FAR_HOST)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    d: Path = tmp_path_factory.mktemp("far-tls")
-    cert_path, key_path = d / "cert.pem", d / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return str(cert_path), str(key_path)
+    return self_signed(tmp_path_factory.mktemp("far-tls"), FAR_HOST, ips=(), dns=(FAR_HOST,))
 
 
 @pytest.fixture
 def far_tls_server(raw_server: Callable[..., Any], far_cert: tuple[str, str], fake_dns: set[str]) -> Any:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(*far_cert)
+    ctx = server_context(far_cert)
     fake_dns.add(FAR_HOST)
     return raw_server(ok_handler, ctx)
 

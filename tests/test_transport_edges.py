@@ -7,13 +7,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import multiprocessing
-import datetime as dt
 import gzip
-import ipaddress
 import os
 import pickle
 import socket
-import ssl
 import subprocess
 import sys
 import threading
@@ -21,10 +18,8 @@ from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from _sockets import pipe
+from _tls import self_signed, server_context
 
 import automate_lite as al
 from automate_lite import Request
@@ -39,31 +34,7 @@ NO_WAIT = al.RetryPolicy(max_attempts=4, backoff_base=0.0, backoff_max=0.0)
 
 @pytest.fixture(scope="module")
 def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    d = tmp_path_factory.mktemp("edges-tls")
-    cert_path, key_path = d / "cert.pem", d / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return str(cert_path), str(key_path)
+    return self_signed(tmp_path_factory.mktemp("edges-tls"))
 
 
 def corrupt_record(req: Any, sock: socket.socket, server: Any) -> bool:
@@ -75,8 +46,7 @@ def corrupt_record(req: Any, sock: socket.socket, server: Any) -> bool:
 
 @pytest.fixture
 def corrupt_tls_server(raw_server: Callable[..., Any], cert_files: tuple[str, str]) -> Any:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(*cert_files)
+    ctx = server_context(cert_files)
     return raw_server(corrupt_record, ctx)
 
 
@@ -230,8 +200,7 @@ def test_sync_transport_turns_bad_framing_into_transport_errors(raw_server: Call
 def test_asyncio_tunnels_through_a_proxy_answering_http_1_0(
     raw_server: Callable[..., Any], cert_files: tuple[str, str]
 ) -> None:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(*cert_files)
+    ctx = server_context(cert_files)
     target = raw_server(lambda req, sock, srv: (sock.sendall(srv.response(200, b"tunnelled")), True)[1], ctx)
     listener = socket.create_server(("127.0.0.1", 0))
     connects: list[bytes] = []
@@ -245,21 +214,8 @@ def test_asyncio_tunnels_through_a_proxy_answering_http_1_0(
         conn.sendall(b"HTTP/1.0 200 Connection established\r\n\r\n")
         up = socket.create_connection(("127.0.0.1", target.port))
 
-        def pump(a: socket.socket, b: socket.socket) -> None:
-            try:
-                while data := a.recv(65536):
-                    b.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for s in (a, b):
-                    try:
-                        s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-
-        threading.Thread(target=pump, args=(up, conn), daemon=True).start()
-        pump(conn, up)
+        threading.Thread(target=pipe, args=(up, conn), daemon=True).start()
+        pipe(conn, up)
 
     th = threading.Thread(target=proxy, daemon=True)
     th.start()

@@ -19,6 +19,7 @@ import threading
 from typing import Any, Iterator
 
 import pytest
+from _sockets import read_head
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from urllib3.exceptions import HeaderParsingError
@@ -184,14 +185,9 @@ def raw_server() -> Iterator[tuple[str, list[bytes]]]:
             with conn:
                 buf = b""
                 while answers:
-                    while b"\r\n\r\n" not in buf:
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            break
-                        buf += chunk
-                    if b"\r\n\r\n" not in buf:
+                    head, buf = read_head(conn, buf)
+                    if head is None:
                         break
-                    buf = buf.split(b"\r\n\r\n", 1)[1]
                     conn.sendall(answers.pop(0))
 
     t = threading.Thread(target=serve, daemon=True)

@@ -123,6 +123,15 @@ def read_json(text: str, what: str) -> Any:
         raise InputError(f"{what} from {source} is not valid JSON: {e}") from None
 
 
+
+def read_json_object(text: str, what: str, hint: str) -> dict[str, Any]:
+    """:func:`read_json`, which must give a JSON object; ``hint`` says what to pass otherwise."""
+    doc = read_json(text, what)
+    if not isinstance(doc, dict):
+        raise InputError(f"{what} must be a JSON object {hint}")
+    return doc
+
+
 class Context:
     """The parsed arguments plus what commands build from them."""
 

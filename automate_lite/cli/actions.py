@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._context import Context, InputError, read_json
+from ._context import Context, read_json_object
 from ._watch import Progress, follow_action
 
 __all__ = ["introspect", "run", "status", "wait", "log", "cancel", "release", "resume"]
@@ -29,9 +29,7 @@ def introspect(ctx: Context) -> int:
 def run(ctx: Context) -> int:
     """``POST {url}/run``, then (``--wait``) ``GET {url}/{id}/status`` until it finishes."""
     a = ctx.args
-    body = read_json(a.body, "--body")
-    if not isinstance(body, dict):
-        raise InputError("--body must be a JSON object, e.g. '{\"echo_string\": \"hi\"}'")
+    body = read_json_object(a.body, "--body", "(the action's body), e.g. '{\"echo_string\": \"hi\"}'")
     client = ctx.action_client()
     started = client.run(body, request_id=a.request_id, manage_by=a.manage_by, monitor_by=a.monitor_by,
                          label=a.label, tags=a.tags)

@@ -6,7 +6,7 @@ import itertools
 import os
 from typing import Any
 
-from ._context import Context, InputError, read_json
+from ._context import Context, InputError, read_json_object
 
 __all__ = ["deploy", "update", "get", "list_", "delete", "validate", "render", "run", "scope"]
 
@@ -19,9 +19,7 @@ _DOCUMENT_FIELDS = ("title", "subtitle", "description", "keywords", "input_schem
 
 def _definition_document(text: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The definition, and any flow fields given beside it (``{"definition": ..., "title": ...}``)."""
-    doc = read_json(text, "the definition")
-    if not isinstance(doc, dict):
-        raise InputError("the definition must be a JSON object with StartAt and States")
+    doc = read_json_object(text, "the definition", "with StartAt and States")
     if "definition" in doc and "States" not in doc:
         definition = doc["definition"]
         if not isinstance(definition, dict):
@@ -40,10 +38,7 @@ def _fields(ctx: Context, extra: dict[str, Any]) -> dict[str, Any]:
         if value is not None:
             fields[key] = value
     if a.input_schema is not None:
-        schema = read_json(a.input_schema, "--input-schema")
-        if not isinstance(schema, dict):
-            raise InputError("--input-schema must be a JSON object (a JSON schema)")
-        fields["input_schema"] = schema
+        fields["input_schema"] = read_json_object(a.input_schema, "--input-schema", "(a JSON schema)")
     return fields
 
 
@@ -149,9 +144,7 @@ def run(ctx: Context) -> int:
     from .runs import RUN_KEYS, finish_watch
 
     a = ctx.args
-    body = read_json(a.input, "--input")
-    if not isinstance(body, dict):
-        raise InputError("--input must be a JSON object (the run's input)")
+    body = read_json_object(a.input, "--input", "(the run's input)")
     client = ctx.flows_client()
     started = client.run_flow(a.flow_id, None, body, run_managers=a.run_managers, run_monitors=a.run_monitors,
                               label=a.label, tags=a.tags)

@@ -200,7 +200,7 @@ def create_flows_client(
 ) -> FlowsClient:
     """A :class:`~automate_lite.FlowsClient` using stored tokens.
 
-    ``scope``: the service scope(s) to hold (default: all five Flows scopes, obtained in
+    ``scope``: the service scope(s) to hold (default: all four Flows scopes, obtained in
     one login so they share one token). Unless ``authorizer`` is given, their token comes
     from the file or one login now. Unless ``authorizer_callback`` is given, each flow's
     own token is fetched (logging in for it the first time) when the flow is first run.

@@ -30,7 +30,7 @@ What (format version 1)::
     Keys are scopes, as in the original ``globus-automate-client`` file, so a token
     for ``A`` and for ``A[B]`` share the key ``A`` and ``dependent_scopes`` says which
     dependent-scope strings were consented (a request for ``A[C]`` needs a new login).
-    Several scopes granted in one token (the five Flows service scopes) each get an
+    Several scopes granted in one token (the four Flows service scopes) each get an
     entry holding the same token; refreshing one updates all of them.
 
 How

@@ -6,7 +6,7 @@ from typing import Any, Iterable, Mapping
 
 from .._core.baseops import ListResponse, listing
 from .._core.bind import paged
-from .._core.checks import check_mapping, check_str, given, merge_fields, run_document
+from .._core.checks import check_mapping, check_str, comma, given, merge_fields, run_document
 from .._core.http import encode_json, uuid_segment
 from .._core.ops import Op
 from .._core.response import APIResponse
@@ -246,8 +246,6 @@ class FlowRoutes(FlowBase):
         ``orderby``, sent comma-separated). Iterating the page yields its flows;
         follow ``resp["marker"]`` while ``resp["has_next_page"]``, or use ``iter_flows``.
         """
-        from .._core.checks import comma
-
         query = list_query(roles=roles, role=role, marker=marker, per_page=per_page, filters=filters,
                            orderings=orderings, filter_roles=filter_roles, orderby=orderby,
                            filter_fulltext=filter_fulltext, filter_title=filter_title,

@@ -128,8 +128,6 @@ class RunRoutes(FlowBase):
         Time filters take ``"DT1,DT2"`` or a ``(start, end)`` pair where either side
         may be ``None`` (open).
         """
-        from .._core.checks import comma
-
         query = list_query(
             marker=marker, per_page=per_page, filter_roles=filter_roles, orderby=orderby,
             filter_flow_id=comma(filter_flow_id, "filter_flow_id"), filter_status=comma(filter_status, "filter_status"),
@@ -382,8 +380,6 @@ class RunRoutes(FlowBase):
         authorizer: CallAuth = MISSING,
     ) -> Op[ListResponse]:
         """``GET /web_inputs``: one page of web inputs (page key ``web_input_summaries``)."""
-        from .._core.checks import comma
-
         query = list_query(marker=marker, per_page=per_page, filter_roles=filter_roles, orderby=orderby,
                            filter_states=comma(filter_states, "filter_states"),
                            filter_flow_ids=comma(filter_flow_ids, "filter_flow_ids"),

@@ -1,6 +1,6 @@
-"""Network settings every built-in transport reads the same way: the ``verify`` and
-``ca_certs`` checks, the proxy environment (``HTTPS_PROXY``/``ALL_PROXY``, ``NO_PROXY``)
-and proxy URLs.
+"""What every transport does the same way: the ``verify`` and ``ca_certs`` checks, the
+proxy environment (``HTTPS_PROXY``/``ALL_PROXY``, ``NO_PROXY``) and proxy URLs, the
+bound on a response body (:class:`BodyLimit`) and the words of an error's reason.
 
 Stdlib only: the asyncio transport uses it without importing urllib3.
 """
@@ -26,7 +26,9 @@ __all__ = [
     "parse_proxy",
     "rebuild",
     "redact_url",
+    "reason",
     "too_large",
+    "with_accept_encoding",
 ]
 
 #: The default bound on a response body (after decoding): far above any Globus answer,
@@ -54,6 +56,18 @@ def too_large(limit: int, transport: str) -> TransportError:
 
 #: The codings :class:`BodyLimit` decodes; the adapters ask for these only.
 DECODED_CODINGS = ("gzip", "x-gzip", "deflate")
+
+
+def with_accept_encoding(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """``headers`` asking for the codings :class:`BodyLimit` decodes, unless they name their own."""
+    if any(k.lower() == "accept-encoding" for k in headers):
+        return headers
+    return {**headers, "Accept-Encoding": "gzip, deflate"}
+
+
+def reason(exc: BaseException) -> str:
+    """The text of ``exc`` for an error message, or its class name when it has none."""
+    return str(exc).strip() or type(exc).__name__
 
 
 class BodyLimit:

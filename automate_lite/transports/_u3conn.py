@@ -152,23 +152,24 @@ class _DeadlineReader(socket.SocketIO):
 _FAST = all(hasattr(http.client.HTTPResponse, a) for a in ("_read_status", "_check_close"))
 
 
-class _Connection(HTTPConnection):  # type: ignore[misc, unused-ignore]
+class _Progress:
+    """Mixed into both connection classes: notes that the request is being written."""
+
     if _FAST:
         response_class = _Response
 
     def putrequest(self, *args: Any, **kwargs: Any) -> None:
         # Called once connected (and TLS set up), before any byte of the request is written.
         _progress.wrote = True
-        super().putrequest(*args, **kwargs)
+        super().putrequest(*args, **kwargs)  # type: ignore[misc, unused-ignore]
 
 
-class _TLSConnection(HTTPSConnection):  # type: ignore[misc, unused-ignore]
-    if _FAST:
-        response_class = _Response
+class _Connection(_Progress, HTTPConnection):  # type: ignore[misc, unused-ignore]
+    pass
 
-    def putrequest(self, *args: Any, **kwargs: Any) -> None:
-        _progress.wrote = True
-        super().putrequest(*args, **kwargs)
+
+class _TLSConnection(_Progress, HTTPSConnection):  # type: ignore[misc, unused-ignore]
+    pass
 
 
 class _Pool(HTTPConnectionPool):  # type: ignore[misc, unused-ignore]

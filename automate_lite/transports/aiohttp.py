@@ -1,21 +1,8 @@
-"""An async transport over the caller's own ``aiohttp.ClientSession``.
+"""An async transport over the caller's own ``aiohttp.ClientSession``: :class:`AiohttpTransport`.
 
-Import it from here (it is not re-exported by ``automate_lite`` or
-``automate_lite.transports``, so aiohttp is imported only by programs that ask for it)::
-
-    import aiohttp
-    from automate_lite import AsyncActionClient, AsyncFlowsClient
-    from automate_lite.transports.aiohttp import AiohttpTransport
-
-    async def main() -> None:
-        async with aiohttp.ClientSession() as session:  # yours: you open and close it
-            transport = AiohttpTransport(session)
-            flows = AsyncFlowsClient.new_client(CLIENT_ID, get_authorizer, authorizer, transport=transport)
-            actions = AsyncActionClient.new_client(ACTION_URL, authorizer, transport=transport)
-            doc = await actions.run({"echo_string": "hi"})
-            await actions.wait(doc["action_id"])
-
-Needs the ``aiohttp`` extra: ``pip install 'automate-lite[aiohttp]'``.
+Import it from here: it is not re-exported by ``automate_lite`` or
+``automate_lite.transports``, so aiohttp is imported only by programs that ask for it. Needs
+the ``aiohttp`` extra: ``pip install 'automate-lite[aiohttp]'``.
 """
 
 from __future__ import annotations
@@ -30,16 +17,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("AiohttpTransport needs aiohttp: pip install 'automate-lite[aiohttp]'") from exc
 
 from .._core.values import Request, Response
-from ._network import DECODED_CODINGS, DEFAULT_MAX_RESPONSE_BYTES, BodyLimit, check_max_response_bytes
-from ..errors import (
-    ConnectError,
-    ConnectionLostError,
-    ConnectTimeout,
-    ReadTimeout,
-    TLSError,
-    TransportError,
-    UsageError,
-)
+from ._network import DECODED_CODINGS, DEFAULT_MAX_RESPONSE_BYTES, BodyLimit, check_max_response_bytes, reason, with_accept_encoding
+from ..errors import ConnectError, ConnectionLostError, ConnectTimeout, ReadTimeout, TLSError, TransportError, UsageError
 
 __all__ = ["AiohttpTransport"]
 
@@ -124,9 +103,7 @@ class AiohttpTransport:
                 "keep it open for as long as a client uses the transport"
             )
         stage = "no response headers arrived"
-        headers = request.headers
-        if not any(k.lower() == "accept-encoding" for k in headers):
-            headers = {**headers, "Accept-Encoding": "gzip, deflate"}  # what BodyLimit decodes
+        headers = with_accept_encoding(request.headers)  # the codings BodyLimit decodes
         try:
             # ``async with``: the connection goes back to the pool, or is closed when
             # the body was not read to the end (an error, a cancellation).
@@ -157,11 +134,11 @@ class AiohttpTransport:
                     out[key] = f"{out[key]}, {value}" if key in out else value
                 return Response(resp.status, out, body)
         except aiohttp.ClientSSLError as e:
-            raise TLSError(f"TLS failed: {_reason(e)}") from None
+            raise TLSError(f"TLS failed: {reason(e)}") from None
         except aiohttp.ClientConnectorError as e:
             if isinstance(e.os_error, ssl.SSLError):
-                raise TLSError(f"TLS failed: {_reason(e)}") from None
-            raise ConnectError(f"could not connect: {_reason(e)}") from None
+                raise TLSError(f"TLS failed: {reason(e)}") from None
+            raise ConnectError(f"could not connect: {reason(e)}") from None
         except aiohttp.ServerFingerprintMismatch:
             raise TLSError("TLS failed: the server's certificate does not match the pinned fingerprint") from None
         except aiohttp.ClientHttpProxyError as e:
@@ -174,9 +151,9 @@ class AiohttpTransport:
             raise ReadTimeout(f"{stage} within the read timeout of {timeout}s") from None
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as e:
             # ServerDisconnectedError, ClientOSError, ClientConnectionResetError...
-            raise ConnectionLostError(f"the connection was lost: {_reason(e)}") from None
+            raise ConnectionLostError(f"the connection was lost: {reason(e)}") from None
         except aiohttp.ClientError as e:
-            raise TransportError(f"{type(e).__name__}: {_reason(e)}") from None
+            raise TransportError(f"{type(e).__name__}: {reason(e)}") from None
         except OSError as e:
             raise ConnectionLostError(f"{type(e).__name__}: {e}") from None
 
@@ -185,8 +162,3 @@ def _is_connect_timeout(exc: aiohttp.ServerTimeoutError) -> bool:
     if _CONNECTION_TIMEOUT is not None:
         return isinstance(exc, _CONNECTION_TIMEOUT)
     return str(exc).startswith("Connection timeout")  # pragma: no cover - aiohttp < 3.10
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text or type(exc).__name__

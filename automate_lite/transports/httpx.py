@@ -1,21 +1,8 @@
-"""An async transport over the caller's own ``httpx.AsyncClient``.
+"""An async transport over the caller's own ``httpx.AsyncClient``: :class:`HttpxTransport`.
 
-Import it from here (it is not re-exported by ``automate_lite`` or
-``automate_lite.transports``, so httpx is imported only by programs that ask for it)::
-
-    import httpx
-    from automate_lite import AsyncActionClient, AsyncFlowsClient
-    from automate_lite.transports.httpx import HttpxTransport
-
-    async def main() -> None:
-        async with httpx.AsyncClient() as http:  # yours: you open and close it
-            transport = HttpxTransport(http)
-            flows = AsyncFlowsClient.new_client(CLIENT_ID, get_authorizer, authorizer, transport=transport)
-            actions = AsyncActionClient.new_client(ACTION_URL, authorizer, transport=transport)
-            doc = await actions.run({"echo_string": "hi"})
-            await actions.wait(doc["action_id"])
-
-Needs the ``httpx`` extra: ``pip install 'automate-lite[httpx]'``.
+Import it from here: it is not re-exported by ``automate_lite`` or
+``automate_lite.transports``, so httpx is imported only by programs that ask for it. Needs
+the ``httpx`` extra: ``pip install 'automate-lite[httpx]'``.
 """
 
 from __future__ import annotations
@@ -28,16 +15,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("HttpxTransport needs httpx: pip install 'automate-lite[httpx]'") from exc
 
 from .._core.values import Request, Response
-from ._network import DECODED_CODINGS, DEFAULT_MAX_RESPONSE_BYTES, BodyLimit, check_max_response_bytes
-from ..errors import (
-    ConnectError,
-    ConnectionLostError,
-    ConnectTimeout,
-    ReadTimeout,
-    TLSError,
-    TransportError,
-    UsageError,
-)
+from ._network import DECODED_CODINGS, DEFAULT_MAX_RESPONSE_BYTES, BodyLimit, check_max_response_bytes, reason, with_accept_encoding
+from ..errors import ConnectError, ConnectionLostError, ConnectTimeout, ReadTimeout, TLSError, TransportError, UsageError
 
 __all__ = ["HttpxTransport"]
 
@@ -74,11 +53,9 @@ class HttpxTransport:
                 print(flow["id"])
 
 
-    ``max_response_bytes`` (64 MiB unless given; ``None`` for no limit) bounds a response
-    body after decoding, as in the built-in transports: a larger one is a
-    :class:`~automate_lite.errors.TransportError` saying the limit, and is never held in
-    memory whole. To that end the transport asks for ``Accept-Encoding: gzip, deflate``
-    (unless the request names its own) and decodes those itself, a chunk at a time.
+    ``max_response_bytes`` bounds a decoded response body as in
+    :class:`~automate_lite.transports.aiohttp.AiohttpTransport` (64 MiB unless given,
+    ``None`` for none; gzip and deflate are asked for and decoded here, a chunk at a time).
     """
 
     __slots__ = ("client", "max_response_bytes", "_timeouts")
@@ -114,9 +91,7 @@ class HttpxTransport:
         # Headers and body are awaited apart so that a read timeout can say which stalled.
         stage = "no response headers arrived"
         try:
-            headers = request.headers
-            if not any(k.lower() == "accept-encoding" for k in headers):
-                headers = {**headers, "Accept-Encoding": "gzip, deflate"}  # what BodyLimit decodes
+            headers = with_accept_encoding(request.headers)  # the codings BodyLimit decodes
             built = client.build_request(
                 request.method,
                 request.url,
@@ -140,23 +115,23 @@ class HttpxTransport:
             raise ReadTimeout(f"{stage} within the read timeout of {timeout}s") from None
         except httpx.ConnectError as e:
             if _caused_by_ssl(e):
-                raise TLSError(f"TLS failed: {_reason(e)}") from None
-            raise ConnectError(f"could not connect: {_reason(e)}") from None
+                raise TLSError(f"TLS failed: {reason(e)}") from None
+            raise ConnectError(f"could not connect: {reason(e)}") from None
         except httpx.ProxyError as e:
-            raise ConnectError(f"the proxy failed: {_reason(e)}") from None
+            raise ConnectError(f"the proxy failed: {reason(e)}") from None
         except (httpx.RemoteProtocolError, httpx.NetworkError) as e:
             # ReadError, WriteError, CloseError; a server that closed without answering.
-            raise ConnectionLostError(f"the connection was lost: {_reason(e)}") from None
+            raise ConnectionLostError(f"the connection was lost: {reason(e)}") from None
         except httpx.HTTPError as e:
-            raise TransportError(f"{type(e).__name__}: {_reason(e)}") from None
+            raise TransportError(f"{type(e).__name__}: {reason(e)}") from None
         except ssl.SSLError as e:
             # httpx wraps a failed handshake in ConnectError (above); a bare SSLError comes
             # from a connection already carrying the request (a bad record, an alert), so
             # the server may have read it: resending a POST could do the work twice. Only a
             # certificate failure (httpcore < 0.17 let it through bare) is surely unsent.
             if isinstance(e, ssl.SSLCertVerificationError):
-                raise TLSError(f"TLS failed: {_reason(e)}") from None
-            raise ConnectionLostError(f"the connection was lost (TLS): {_reason(e)}") from None
+                raise TLSError(f"TLS failed: {reason(e)}") from None
+            raise ConnectionLostError(f"the connection was lost (TLS): {reason(e)}") from None
         # lower-case names, repeats joined with ", "
         return Response(resp.status_code, dict(resp.headers.items()), body)
 
@@ -188,8 +163,3 @@ def _caused_by_ssl(exc: BaseException) -> bool:
         seen.add(id(cur))
         cur = cur.__cause__ or cur.__context__
     return False
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text or type(exc).__name__

@@ -20,15 +20,7 @@ from urllib3 import exceptions as u3  # type: ignore[import-untyped, unused-igno
 from .._core.config import tls_from_env
 from .._core.urls import URLParts, split_url
 from .._core.values import Request, Response
-from ..errors import (
-    ConnectError,
-    ConnectionLostError,
-    ConnectTimeout,
-    ReadTimeout,
-    TLSError,
-    TransportError,
-    UsageError,
-)
+from ..errors import ConnectError, ConnectionLostError, ConnectTimeout, ReadTimeout, TLSError, TransportError, UsageError
 from ._network import (
     DEFAULT_MAX_RESPONSE_BYTES,
     BodyLimit,
