@@ -194,6 +194,11 @@ def raw_server() -> Iterator[tuple[str, list[bytes]]]:
     t.start()
     yield f"http://127.0.0.1:{port}", answers
     stop.set()
+    # close() alone does not wake a thread blocked in accept() on Linux; shutdown does.
+    try:
+        listener.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
     listener.close()
     t.join(5)
 
