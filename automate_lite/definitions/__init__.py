@@ -11,7 +11,9 @@ on first use:
 * :mod:`~automate_lite.definitions.validation`: local checks of a whole definition
   (:func:`validate_flow_definition`, :func:`flow_definition_problems`);
 * :mod:`~automate_lite.definitions.render`: Mermaid and DOT pictures
-  (:func:`to_mermaid`, :func:`to_dot`), SVG/PNG with Graphviz (:func:`render`).
+  (:func:`to_mermaid`, :func:`to_dot`), SVG/PNG with Graphviz (:func:`render`);
+* :mod:`~automate_lite.definitions.privacy`: what ``__Private_Parameters`` and
+  ``_private*`` run state keep out of sight ("Protecting Secrets").
 
 The local Flows service in :mod:`automate_lite.testing` runs definitions with these same
 parsers, so what validates, what renders and what runs cannot disagree.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-
+from ...definitions.privacy import definition_for_viewer
 from .._server import Reply, StubRequest
 from .scopes import ScopedRoutes
 from .store import (
@@ -45,8 +45,16 @@ class FlowRoutes(ScopedRoutes):
             _not_found("Flow", flow_id)
         return flow, roles
 
+    def _shown_definition(self, flow: Doc | None, definition: Json, caller: Caller) -> Json:
+        """``definition`` as ``caller`` may see it: whole for the flow's owner and
+        administrators (and with auth off), else without its private parameters."""
+        if caller.kind == "any" or (flow is not None and "flow_administrator" in self._flow_roles(flow, caller)):
+            return definition
+        return definition_for_viewer(definition)
+
     def _flow_doc(self, flow: Doc, caller: Caller) -> Doc:
         doc = dict(flow)
+        doc["definition"] = self._shown_definition(flow, flow["definition"], caller)
         roles = self._flow_roles(flow, caller)
         doc["user_role"] = next((r for r in _FLOW_ROLE_ORDER if r in roles), None)
         doc["action_url"] = f"{self.url}/flows/{flow['id']}"

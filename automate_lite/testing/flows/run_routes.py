@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 
+from ...definitions.privacy import without_private_state
 from .._server import Reply, StubRequest
 from .flow_routes import FlowRoutes
 from .store import (
@@ -56,6 +57,11 @@ class RunRoutes(FlowRoutes):
         return run
 
     def _details(self, run: RunRecord, status: str) -> Doc:
+        """The run's ``details`` as shown: never a ``_private*`` property of its state."""
+        shown: Doc = without_private_state(self._raw_details(run, status))
+        return shown
+
+    def _raw_details(self, run: RunRecord, status: str) -> Doc:
         if status == "ENDED":
             return {"code": "FlowCanceled", "description": "The run was canceled"}
         if run.live is not None:
@@ -119,7 +125,7 @@ class RunRoutes(FlowRoutes):
     def _log_entries(self, run: RunRecord, now: float) -> list[Doc]:
         """The run's log so far, oldest first, derived from its script and the clock."""
         if run.live is not None:
-            logged: list[Doc] = copy.deepcopy(run.live.log)
+            logged: list[Doc] = without_private_state(run.live.log)
             for entry in logged:
                 entry["time"] = _iso(entry["time"])
             return logged
@@ -163,7 +169,8 @@ class RunRoutes(FlowRoutes):
         entries.sort(key=lambda e: e["time"])
         for entry in entries:
             entry["time"] = _iso(entry["time"])
-        return entries
+        shown: list[Doc] = without_private_state(entries)
+        return shown
 
     def _run_list(self, req: StubRequest, caller: Caller, now: float, flow_ids: list[str] | None) -> Reply:
         wanted = self._wanted_roles(
@@ -268,7 +275,8 @@ class RunRoutes(FlowRoutes):
         def get_definition(req: StubRequest, caller: Caller, now: float, run_id: str) -> Reply:
             run = self._visible_run(run_id, caller)
             self._check_flow_token(caller, run)
-            return Reply.json({"flow_id": run.flow_id, "definition": run.definition, "input_schema": run.input_schema})
+            definition = self._shown_definition(self.state.flows.get(run.flow_id), run.definition, caller)
+            return Reply.json({"flow_id": run.flow_id, "definition": definition, "input_schema": run.input_schema})
 
         def get_log(req: StubRequest, caller: Caller, now: float, run_id: str) -> Reply:
             return self._log_page(req, self._visible_run(run_id, caller), now, ("marker",))

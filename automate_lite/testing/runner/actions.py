@@ -7,7 +7,8 @@ from typing import Any, Mapping
 
 
 from .apis import ApiStates
-from .model import Doc, LiveRun, StateFailure, _ACTION_FINAL, _DEFAULT_WAIT_TIME, _PRIVATE, _redact, _request_id
+from ...definitions.privacy import without_private_markers, without_private_parameters
+from .model import Doc, LiveRun, StateFailure, _ACTION_FINAL, _DEFAULT_WAIT_TIME, _request_id
 
 
 class ActionStates(ApiStates):
@@ -44,13 +45,16 @@ class ActionStates(ApiStates):
         body = self._input(state, document, context)
         if not isinstance(body, dict):
             raise StateFailure("ActionUnableToRun", f"the action input must be an object, not {type(body).__name__}")
-        private = body.pop(_PRIVATE, None)
+        # The log shows the input without its private fields; the action gets all of
+        # them, but not the __Private_Parameters lists themselves.
+        shown: Doc = without_private_parameters(body)
+        body = without_private_markers(body)
         handler = state.get("Handler")
         if isinstance(handler, dict) and handler.get("Type") == "RegisteredAPI":
-            result = await self._registered_api(run, name, str(handler.get("Id")), body, private, state.get("RunAs"))
+            result = await self._registered_api(run, name, str(handler.get("Id")), body, shown, state.get("RunAs"))
             return self._store(state, document, result)
         if isinstance(handler, str):
-            result = await self._hosted(run, name, handler, body, private, state.get("RunAs"))
+            result = await self._hosted(run, name, handler, body, shown, state.get("RunAs"))
             return self._store(state, document, result)
         url = handler.get("Url") if isinstance(handler, dict) else state.get("ActionUrl")
         if not isinstance(url, str):
@@ -81,7 +85,7 @@ class ActionStates(ApiStates):
             with self.host.lock:
                 run.action = (url, action_id)
                 run.pending_start = None
-            self._state_log(run, name, "Action", "Started", {"input": _redact(body, private), "action_id": action_id})
+            self._state_log(run, name, "Action", "Started", {"input": shown, "action_id": action_id})
             while status.get("status") not in _ACTION_FINAL:
                 try:
                     if status.get("status") == "INACTIVE":

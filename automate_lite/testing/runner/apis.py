@@ -23,7 +23,7 @@ import re
 from typing import Any, Callable, Mapping
 
 from .core import RunnerCore
-from .model import Doc, HandlerError, HostedCall, LiveRun, StateFailure, _redact, full_handle
+from .model import Doc, HandlerError, HostedCall, LiveRun, StateFailure, full_handle
 
 #: The top-level Parameters names that say where a registered API's parameters go.
 _PLACEMENTS = ("path", "query", "headers", "body")
@@ -50,7 +50,7 @@ class ApiStates(RunnerCore):
                            "with FlowsStub.add_run_as_token",
                            {"code": "MissingRunAsToken", "description": f"No token for RunAs role {role!r}"})
 
-    async def _hosted(self, run: LiveRun, name: str, handle: str, body: Doc, private: Any, role: Any) -> Any:
+    async def _hosted(self, run: LiveRun, name: str, handle: str, body: Doc, shown: Doc, role: Any) -> Any:
         """Run the hosted handler ``handle`` with the state's (flat) Parameters."""
         urn = full_handle(handle)
         fn = self.host.hosted_handler(urn)
@@ -59,7 +59,7 @@ class ApiStates(RunnerCore):
                                "add one with FlowsStub.add_hosted_handler(name, fn)",
                                {"code": "NOT_FOUND", "description": f"No handler is registered for {urn}"})
         token = self._role_token(run, role)
-        self._state_log(run, name, "Action", "Started", {"input": _redact(body, private), "handler": urn})
+        self._state_log(run, name, "Action", "Started", {"input": shown, "handler": urn})
         call = HostedCall(parameters=copy.deepcopy(body), handle=urn, state_name=name, run_id=run.run_id,
                           flow_id=run.flow_id, owner=run.owner, context=run.context(), token=token)
         try:
@@ -113,7 +113,7 @@ class ApiStates(RunnerCore):
             url += ("&" if "?" in url else "?") + urlencode(query, doseq=True)
         return url, {str(k): str(v) for k, v in headers.items()}, payload
 
-    async def _registered_api(self, run: LiveRun, name: str, api_id: str, body: Doc, private: Any,
+    async def _registered_api(self, run: LiveRun, name: str, api_id: str, body: Doc, shown: Doc,
                               role: Any = None) -> Any:
         """Call a registered API kept by the host: its ``target.destination`` with ``body``."""
         import json as _json
@@ -138,7 +138,7 @@ class ApiStates(RunnerCore):
         token = self._role_token(run, role)
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._state_log(run, name, "Action", "Started", {"input": _redact(body, private), "registered_api_id": api_id})
+        self._state_log(run, name, "Action", "Started", {"input": shown, "registered_api_id": api_id})
         if self._transport is None:
             self._client("http://127.0.0.1/")  # builds the shared transport
         try:

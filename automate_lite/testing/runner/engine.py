@@ -15,8 +15,10 @@ The data rules follow Globus Flows (the Amazon States Language without ``OutputP
 * A state's input is the value at its ``InputPath`` (default ``$``); when it has
   ``Parameters`` they are built from that input: ``"k.$": "$.path"`` copies a value,
   ``"k.=": "expr"`` evaluates an expression (:mod:`automate_lite.definitions.expressions`), other keys are
-  literals (nested objects and lists are walked). ``__Private_Parameters`` names keys
-  that are sent but shown as ``"<private>"`` in the run log.
+  literals (nested objects and lists are walked). A ``__Private_Parameters`` list, at
+  any level, names fields of its object that the action gets but the run log omits
+  (:mod:`automate_lite.definitions.privacy`); the lists themselves are not sent.
+  Run-state properties named ``_private*`` are readable by paths, never shown.
 * A state's result goes to ``ResultPath``; without one it *replaces* the document
   (``$``), as in Globus Flows. Pass: ``Result``, else its input. ExpressionEval: its
   ``Parameters``. Action: the action's final status document (plus ``state_name``).
@@ -64,7 +66,7 @@ Run log codes, in the service's words (each entry's ``details`` has ``state_name
 * ``FlowStarted`` {input}
 * ``<Type>Started`` {input} for Pass, Choice, Wait, ExpressionEval, CreateWebInput,
   AwaitWebInput; ``ActionStarted`` {input, action_id} once the provider took the action
-  (``__Private_Parameters`` keys show as ``"<private>"``)
+  (without the fields ``__Private_Parameters`` names)
 * ``<Type>Completed`` {output} (``ChoiceCompleted``: {next_state, rule}; ``WaitCompleted``:
   {output: {seconds}}); ``ActionCompleted`` {output: the action status + ``state_name``}
 * ``ActionFailed`` {output: the FAILED status, error} or {error, cause, output} when the

@@ -31,7 +31,6 @@ ERROR_NAMES = (
 _FINAL = frozenset({"SUCCEEDED", "FAILED", "ENDED"})
 _ACTION_FINAL = frozenset({"SUCCEEDED", "FAILED"})
 _DEFAULT_WAIT_TIME = 300.0
-_PRIVATE = "__Private_Parameters"
 
 
 class RunHost(Protocol):
@@ -222,12 +221,6 @@ def _build(template: Any, document: Any, context: Mapping[str, Any] | None, wher
     if isinstance(template, list):
         return [_build(item, document, context, f"{where}[{i}]") for i, item in enumerate(template)]
     return copy.deepcopy(template)
-
-
-def _redact(body: Doc, private: Any) -> Doc:
-    if not isinstance(private, list):
-        return copy.deepcopy(body)
-    return {k: ("<private>" if k in private else copy.deepcopy(v)) for k, v in body.items()}
 
 
 def rule_matches(rule: Mapping[str, Any], document: Any, context: Mapping[str, Any] | None = None) -> bool:
