@@ -228,7 +228,7 @@ class Served:
     """The lifecycle of a stand-in that serves one :class:`StubServer` (``self.server``).
 
     Start/stop, ``with``, and serving in the calling thread, written once for the
-    action-provider and provider stand-ins; a subclass that has more to start (the Flows
+    action-provider, provider and Auth stand-ins; a subclass that has more to start (the Flows
     stand-in's runner) overrides :meth:`start` and :meth:`stop`.
     """
 

@@ -60,7 +60,7 @@ from html import escape
 from typing import Callable, Mapping, Sequence
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from ._server import App, Reply, StubRequest, StubServer
+from ._server import App, Reply, Served, StubRequest, StubServer
 
 __all__ = ["AuthStub", "AuthState", "Grant", "make_auth_app", "resource_server_of", "DEFAULT_IDENTITY"]
 
@@ -472,7 +472,7 @@ def make_auth_app(state: AuthState, own_url: Callable[[], str]) -> App:
     return app
 
 
-class AuthStub:
+class AuthStub(Served):
     """Globus Auth's OAuth2 endpoints on ``host:port`` (port 0: a free one).
 
     Args:
@@ -494,27 +494,3 @@ class AuthStub:
         self.state = AuthState(clients, identity, expires_in)
         self.app = make_auth_app(self.state, lambda: self.url)
         self.server = StubServer(self.app, host, port)
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT`` (no trailing slash)."""
-        return self.server.url
-
-    def start(self) -> "AuthStub":
-        """Serve in a background thread; returns ``self``."""
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self.server.stop()
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted."""
-        self.server.serve_forever()
-
-    def __enter__(self) -> "AuthStub":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
