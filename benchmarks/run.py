@@ -940,7 +940,10 @@ def _site_size(site: str) -> tuple[int, set[str]]:
 # or async client with the default transports can load.
 _PARTS = (
     ("login and token storage (automate_lite.extras)", "automate_lite/extras/"),
-    ("local flow validation and rendering", "automate_lite/validation", "automate_lite/render"),
+    ("the local services and pytest plugin (automate_lite.testing)", "automate_lite/testing/"),
+    ("the flow language: validation, rendering (automate_lite.definitions)", "automate_lite/definitions/",
+     "automate_lite/validation", "automate_lite/render"),
+    ("the command line (automate_lite.cli)", "automate_lite/cli/", "automate_lite/__main__"),
     ("aiohttp/httpx adapters", "automate_lite/transports/aiohttp", "automate_lite/transports/httpx"),
     ("asyncio transport (async default)", "automate_lite/transports/aio.", "automate_lite/transports/_aio",
      "automate_lite/transports/_h1"),

@@ -54,8 +54,21 @@ def _result_annotation(annotation: Any) -> Any:
     return annotation
 
 
+_SIGNATURES: dict[Callable[..., Any], inspect.Signature] = {}
+
+
+def _signature(op: Callable[..., Any]) -> inspect.Signature:
+    """``inspect.signature(op)``, worked out once per operation: each operation is bound
+    for both families (and some for two clients), and building a signature is most of
+    what binding costs at import."""
+    sig = _SIGNATURES.get(op)
+    if sig is None:
+        sig = _SIGNATURES[op] = inspect.signature(op)
+    return sig
+
+
 def _dress(method: Callable[..., Any], op: Callable[..., Any], returns: Any) -> None:
-    sig = inspect.signature(op)
+    sig = _signature(op)
     returns = _result_annotation(sig.return_annotation) if returns is None else returns
     for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
         # __qualname__ is the operation's until the owning class fixes it (dress_class).
@@ -141,7 +154,7 @@ def paged(list_op: Callable[Concatenate[Any, P], Op[Any]], items_key: str) -> Ca
     ``list_op`` must take ``marker``; a ``marker`` the caller gives is where the walk
     starts, and each later page asks for the marker the previous page returned.
     """
-    sig = inspect.signature(list_op)
+    sig = _signature(list_op)
     if "marker" not in sig.parameters:  # pragma: no cover - a bug in an ops class
         raise TypeError(f"{list_op.__qualname__} takes no marker; it cannot be paged")
 
