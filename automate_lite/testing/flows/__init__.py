@@ -90,10 +90,12 @@ from .store import (
     flow_scope,
 )
 from ..runner.model import HandlerError, HostedCall
+from .limits import FlowLimits
 from .service import FlowsStub, serve_flows
 
 __all__ = [
     "FlowsStub",
+    "FlowLimits",
     "HandlerError",
     "HostedCall",
     "FlowsState",

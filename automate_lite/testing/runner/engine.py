@@ -55,6 +55,13 @@ Errors a state can raise (``Catch`` matches them by name, or ``States.ALL``):
                                     an unknown web input, a bad ``SecondsPath`` value)
 =================================== ===================================================
 
+Two failures no Catch takes, as a ``Fail`` state's: ``States.DataLimitExceeded`` (a
+result, or a Catch's error output, would make the state document larger than
+``max_state_bytes``; the Flows docs' Limits page names no error, this is the Amazon
+States Language's name) and ``Flows.RunDurationExceeded`` (the service ended a run still
+going a year after it started: :meth:`~.core.RunnerCore.terminate`). ``States.Runtime``
+also ends a run that executes more than ``max_steps`` (10,000) states.
+
 The error output written at a Catch's ``ResultPath`` (default ``$``, replacing the
 document, as the service does) is the action's status or error body for the three
 ``Action*`` errors and ``{"Error": name, "Cause": text}`` for the others. A ``Fail``
@@ -95,7 +102,7 @@ from ...definitions import expressions, jsonpath
 from ...definitions.rules import parse_timestamp as _timestamp
 from .actions import ActionStates
 from .model import (
-    Doc, ERROR_NAMES, LiveRun, RunHost, StateFailure, _FlowFail, _catcher, evaluate_parameters, rule_matches,
+    Doc, ERROR_NAMES, LiveRun, RunHost, RunLimitExceeded, StateFailure, _FlowFail, _catcher, evaluate_parameters, rule_matches,
 )
 
 __all__ = ["FlowRunner", "LiveRun", "RunHost", "StateFailure", "evaluate_parameters", "ERROR_NAMES"]
@@ -110,7 +117,11 @@ class FlowRunner(ActionStates):
             run-as token); None sends no Authorization header.
         poll_initial_s, poll_max_s: the back-off of polling an action.
         http_timeout: seconds per request to an action provider.
-        max_steps: states one run may execute before it fails (guards endless loops).
+        max_steps: states one run may execute before it fails with ``States.Runtime``
+            (the stand-in's own guard against endless loops; not a documented limit).
+        max_state_bytes: the largest state document (compact UTF-8 JSON) a result may
+            leave; over it the run fails with ``States.DataLimitExceeded``, which no
+            Catch takes. None: no limit.
     """
 
     # -- execution (loop thread) ---------------------------------------------------------
@@ -130,6 +141,7 @@ class FlowRunner(ActionStates):
         states: Mapping[str, Any] = definition["States"]
         name: str = definition["StartAt"]
         document: Any = copy.deepcopy(run.input)
+        run.document = document
         context = run.context()
         self._log(run, "FlowStarted", "The Flow Instance started execution", {"input": run.input})
         visits: dict[str, int] = {}
@@ -155,13 +167,20 @@ class FlowRunner(ActionStates):
                     self._fail(run, name, failure.error, failure.cause,
                                f"State {name} of type {stype} failed: {failure.error}: {failure.cause}", document)
                     return
+                where = catcher.get("ResultPath", "$")
                 try:
-                    document = jsonpath.put(document, catcher.get("ResultPath", "$"), failure.error_output())
+                    caught = jsonpath.put(copy.deepcopy(document) if self.max_state_bytes else document,
+                                          where, failure.error_output())
+                    document = self._check_size(caught, f"storing the error at the Catch ResultPath {where!r}")
                 except (jsonpath.PathNotFound, jsonpath.JSONPathError) as exc:
                     self._fail(run, name, "States.ResultPathMatchFailure", str(exc),
                                f"State {name}: the Catch ResultPath failed: {exc}", document)
                     return
+                except RunLimitExceeded as fail:
+                    self._fail(run, name, fail.error, fail.cause or "", fail.cause or "", document)
+                    return
                 next_name = catcher["Next"]
+            run.document = document
             if next_name is None:
                 self._succeed(run, document)
                 return
