@@ -174,6 +174,30 @@ def test_a_catch_whose_error_output_is_over_the_limit_fails_too(small: FlowsStub
         assert "Catch ResultPath '$.error'" in doc["details"]["cause"]
 
 
+def counting(expression: str, until: int) -> dict[str, Any]:
+    """A loop: ``$.c`` = ``expression`` (of ``c``) while ``c.n`` < ``until``."""
+    return {"StartAt": "Init", "States": {
+        "Init": {"Type": "Pass", "Result": {"n": 0, "items": []}, "ResultPath": "$.c", "Next": "Step"},
+        "Step": {"Type": "ExpressionEval", "Parameters": {"n.=": "c.n + 1", "items.=": expression},
+                 "ResultPath": "$.c", "Next": "Check"},
+        "Check": {"Type": "Choice", "Choices": [{"Variable": "$.c.n", "NumericLessThan": until, "Next": "Step"}],
+                  "Default": "Done"},
+        "Done": {"Type": "Pass", "End": True}}}
+
+
+def test_many_small_writes_stay_within_the_limit_and_growth_fails_at_the_exact_byte(small: FlowsStub) -> None:
+    for fc in flows_client(small):
+        # 300 writes of a small value: the state never nears 1,000 bytes, whatever it adds up to.
+        assert output(finish(fc, start(fc, counting("c.items", 300))))["c"]["n"] == 300
+        # A growing list: the run fails at the first write that would go over, and no sooner.
+        doc = finish(fc, start(fc, counting("c.items + [c.n]", 10_000)))
+        assert doc["status"] == "FAILED" and doc["details"]["error"] == "States.DataLimitExceeded"
+        last = doc["details"]["output"]
+        grown = {"c": {"n": last["c"]["n"] + 1, "items": last["c"]["items"] + [last["c"]["n"]]}}
+        assert size(last) <= 1_000 < size(grown)
+        assert f"would be {size(grown)} bytes" in doc["details"]["cause"]
+
+
 def test_the_runaway_guard_stays_and_can_be_lowered(clock: FakeClock) -> None:
     loop = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}}
     with FlowsStub(clock=clock, limits=FlowLimits(max_states_executed=50)) as s:

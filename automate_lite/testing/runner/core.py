@@ -291,29 +291,52 @@ class RunnerCore:
             return evaluate_parameters(state["Parameters"], source, context)
         return copy.deepcopy(source)
 
-    def _store(self, state: Mapping[str, Any], document: Any, result: Any) -> Any:
+    def _store(self, run: LiveRun, state: Mapping[str, Any], document: Any, result: Any) -> Any:
         path = state.get("ResultPath", "$")
         try:
-            # A copy first when a limit may refuse the result: the run fails with the state
-            # as it was, not half-written. ("$" replaces the document: nothing to copy.)
-            before = copy.deepcopy(document) if self.max_state_bytes and path != "$" else document
-            stored = jsonpath.put(before, path, copy.deepcopy(result))
+            return self._put(run, document, path, copy.deepcopy(result), f"storing the result at ResultPath {path!r}")
         except (jsonpath.PathNotFound, jsonpath.JSONPathError) as exc:
             raise StateFailure("States.ResultPathMatchFailure", f"ResultPath {path!r}: {exc}") from None
-        return self._check_size(stored, f"storing the result at ResultPath {path!r}")
 
-    def _check_size(self, document: Any, doing: str) -> Any:
-        """``document``, or :class:`RunLimitExceeded` when it is over ``max_state_bytes``.
+    def _put(self, run: LiveRun, document: Any, path: str, value: Any, doing: str) -> Any:
+        """``jsonpath.put``, kept within ``max_state_bytes`` (else :class:`RunLimitExceeded`).
 
         The Flows docs' Limits page gives the limit (200KB) but no error name; the
         stand-in fails the run with ``States.DataLimitExceeded``, the Amazon States
         Language's name for it (the Flows docs defer to that language where they are
         silent), and, as Amazon's service does for that error, **no Catch applies**: a
         flow tested here cannot come to rely on catching a limit the service enforces.
+
+        Measuring the whole state after every state would cost more than the states
+        themselves, so the run keeps an upper bound of its state's size: writing
+        ``value`` at ``path`` adds at most the value's size and, for the objects the
+        path may create, 12 bytes per character of the path (a key's character is at
+        most 6 bytes of JSON, plus its quotes, colon, braces and comma); what it
+        replaces only makes it smaller. The state is measured exactly, on a copy
+        (so a refused result leaves it as it was), only when the bound is over.
         """
         limit = self.max_state_bytes
         if limit is None:
-            return document
+            return jsonpath.put(document, path, value)
+        added = state_size(value)
+        if path.strip() == "$":  # the value is the new state, measured already
+            bound, exact = added, True
+        else:
+            bound, exact = run.state_bytes_bound + added + 12 * len(path), False
+        if bound <= limit:
+            run.state_bytes_bound = bound
+            return jsonpath.put(document, path, value)
+        stored = jsonpath.put(copy.deepcopy(document), path, value)
+        size = bound if exact else state_size(stored)
+        if size > limit:
+            raise RunLimitExceeded(
+                "States.DataLimitExceeded",
+                f"The run state would be {size} bytes after {doing}; the limit is {limit} bytes "
+                "(Globus Flows: Maximum Run State Size 200KB). Store less, e.g. a narrower ResultPath "
+                "or Parameters that keep only the fields later states read",
+            )
+        run.state_bytes_bound = size
+        return stored
         size = state_size(document)
         if size > limit:
             raise RunLimitExceeded(

@@ -102,7 +102,7 @@ from ...definitions import expressions, jsonpath
 from ...definitions.rules import parse_timestamp as _timestamp
 from .actions import ActionStates
 from .model import (
-    Doc, ERROR_NAMES, LiveRun, RunHost, RunLimitExceeded, StateFailure, _FlowFail, _catcher, evaluate_parameters, rule_matches,
+    Doc, ERROR_NAMES, LiveRun, RunHost, RunLimitExceeded, StateFailure, _FlowFail, state_size, _catcher, evaluate_parameters, rule_matches,
 )
 
 __all__ = ["FlowRunner", "LiveRun", "RunHost", "StateFailure", "evaluate_parameters", "ERROR_NAMES"]
@@ -142,6 +142,8 @@ class FlowRunner(ActionStates):
         name: str = definition["StartAt"]
         document: Any = copy.deepcopy(run.input)
         run.document = document
+        if self.max_state_bytes is not None:
+            run.state_bytes_bound = state_size(document)  # the service checked it at start
         context = run.context()
         self._log(run, "FlowStarted", "The Flow Instance started execution", {"input": run.input})
         visits: dict[str, int] = {}
@@ -169,9 +171,8 @@ class FlowRunner(ActionStates):
                     return
                 where = catcher.get("ResultPath", "$")
                 try:
-                    caught = jsonpath.put(copy.deepcopy(document) if self.max_state_bytes else document,
-                                          where, failure.error_output())
-                    document = self._check_size(caught, f"storing the error at the Catch ResultPath {where!r}")
+                    document = self._put(run, document, where, failure.error_output(),
+                                         f"storing the error at the Catch ResultPath {where!r}")
                 except (jsonpath.PathNotFound, jsonpath.JSONPathError) as exc:
                     self._fail(run, name, "States.ResultPathMatchFailure", str(exc),
                                f"State {name}: the Catch ResultPath failed: {exc}", document)
@@ -215,14 +216,14 @@ class FlowRunner(ActionStates):
     def _pass(self, run: LiveRun, name: str, state: Mapping[str, Any], document: Any, context: Doc) -> Any:
         result = copy.deepcopy(state["Result"]) if "Result" in state else self._input(state, document, context)
         self._state_log(run, name, "Pass", "Started", {"input": result})
-        document = self._store(state, document, result)
+        document = self._store(run, state, document, result)
         self._state_log(run, name, "Pass", "Completed", {"output": result})
         return document
 
     def _expression_eval(self, run: LiveRun, name: str, state: Mapping[str, Any], document: Any, context: Doc) -> Any:
         self._state_log(run, name, "ExpressionEval", "Started", {"input": state.get("Parameters")})
         result = self._input(state, document, context)
-        document = self._store(state, document, result)
+        document = self._store(run, state, document, result)
         self._state_log(run, name, "ExpressionEval", "Completed", {"output": result})
         return document
 
@@ -291,7 +292,7 @@ class FlowRunner(ActionStates):
         # The documented result is {"web_input_id": ...}; the document rides along for tests.
         result = {**record, "web_input_id": record["id"]}
         self._state_log(run, name, "CreateWebInput", "Completed", {"output": result})
-        return self._store(state, document, result)
+        return self._store(run, state, document, result)
 
     async def _await_web_input(self, run: LiveRun, name: str, state: Mapping[str, Any], document: Any,
                                context: Doc) -> Any:
@@ -324,6 +325,6 @@ class FlowRunner(ActionStates):
             if option.get("option_id") == value:
                 result["label"] = option.get("label")
         self._state_log(run, name, "AwaitWebInput", "Completed", {"output": result})
-        return self._store(state, document, result)
+        return self._store(run, state, document, result)
 
 

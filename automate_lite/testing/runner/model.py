@@ -141,6 +141,8 @@ class LiveRun:
     pending_start: tuple[str, Doc, str] | None = None  # (url, body, request_id) being started
     #: The state document as the run last left it (what a run ended by a limit shows as output).
     document: Any = field(default=None, repr=False)
+    #: An upper bound of the state document's size in bytes (see ``RunnerCore._put``).
+    state_bytes_bound: int = 0
     task: "asyncio.Task[None] | None" = field(default=None, repr=False)
     wake_event: asyncio.Event | None = field(default=None, repr=False)
 
