@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 
+import automate_lite as al
 from automate_lite.errors import AutomateAPIError, NotFoundError, PermissionDeniedError, UsageError
 from automate_lite.flows import FlowsClient
 from automate_lite.testing.flows import FlowLimits, FlowsStub, HostedCall
@@ -304,6 +305,40 @@ def test_free_tier_one_flow_without_a_subscription_that_expires_in_thirty_days(c
             assert fc.get_flow(again)["subscription_id"] is None
             clock.advance(365 * DAY)
             assert fc.get_flow(paid)["id"] == paid  # a flow with a subscription does not expire
+
+
+ALICE = "urn:globus:auth:identity:aaaaaaaa-0000-4000-8000-000000000001"
+BOB = "urn:globus:auth:identity:bbbbbbbb-0000-4000-8000-000000000002"
+
+
+def client_of(stub: FlowsStub, who: str) -> FlowsClient:
+    return FlowsClient.new_client("client-id", lambda **kw: al.BearerTokenAuthorizer(f"run-{who}"),
+                                  al.BearerTokenAuthorizer(f"svc-{who}"), base_url=stub.url)
+
+
+def test_free_tier_counts_per_owner_and_updates_cannot_get_around_it(clock: FakeClock) -> None:
+    limits = FlowLimits(free_tier=True)
+    with FlowsStub(tokens={"svc-a": ALICE, "svc-b": BOB}, flow_tokens={"run-a": ALICE, "run-b": BOB},
+                   clock=clock, limits=limits) as s:
+        alice, bob = client_of(s, "a"), client_of(s, "b")
+        try:
+            free = deploy(alice, PASS)
+            bobs = deploy(bob, PASS)  # one each
+            paid = deploy(alice, PASS, subscription_id="DEFAULT", flow_administrators=[BOB])
+            with pytest.raises(PermissionDeniedError, match=free):
+                alice.update_flow(paid, subscription_id="")  # "" clears it: a second free flow
+            with pytest.raises(PermissionDeniedError) as caught:
+                bob.update_flow(paid, subscription_id="")  # an administrator is not told which flow
+            assert free not in str(caught.value) and "1 such flow" in str(caught.value)
+            with pytest.raises(PermissionDeniedError):
+                alice.update_flow(free, flow_owner=BOB)  # Bob has his free flow already
+            assert alice.update_flow(free, title="renamed")["title"] == "renamed"
+            assert alice.get_flow(paid)["subscription_id"] is not None
+            bob.delete_flow(bobs)
+            assert alice.update_flow(free, flow_owner=BOB)["flow_owner"] == BOB
+        finally:
+            alice.close()
+            bob.close()
 
 
 # ----------------------------------------------------------------------------- async

@@ -92,7 +92,7 @@ class FlowRoutes(ServiceLimits):
             "deleted_at": None,
         }
         self._apply_flow_fields(flow, data, caller, creating=True)
-        self._check_free_tier(flow)
+        self._check_free_tier(flow, caller)
         return flow
 
     def _check_definition(self, definition: Json, input_schema: Json) -> None:
@@ -180,7 +180,7 @@ class FlowRoutes(ServiceLimits):
                         updated[key] = data[key]
             self._apply_flow_fields(updated, data, caller, creating=False)
             if flow["subscription_id"] is not None or flow["flow_owner"] != updated["flow_owner"]:
-                self._check_free_tier(updated)  # a subscription taken away, or a new owner
+                self._check_free_tier(updated, caller)  # a subscription taken away, or a new owner
             updated["updated_at"] = _iso(now)
             self.state.flows[flow_id] = updated  # only now: a 422 half-way changes nothing
             return Reply.json(self._flow_doc(updated, caller))

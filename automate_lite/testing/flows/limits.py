@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .scopes import ScopedRoutes
-from .store import Doc, RunRecord, _forbidden
+from .store import Caller, Doc, RunRecord, _forbidden
 
 #: Seconds in a day, for the limits written in days.
 DAY_S = 86_400.0
@@ -168,17 +168,23 @@ class ServiceLimits(ScopedRoutes):
         if run.request_id is not None:
             self.state.request_ids.pop((run.owner, run.flow_id, run.request_id), None)
 
-    def _check_free_tier(self, flow: Doc) -> None:
-        """403 when ``flow`` would be one free-tier flow too many for its owner."""
+    def _check_free_tier(self, flow: Doc, caller: Caller) -> None:
+        """403 when ``flow`` would be one free-tier flow too many for its owner.
+
+        The other flows are named only to their owner (an administrator changing this
+        one learns that they exist, not which they are).
+        """
         limits = self._limits
         if not limits.free_tier or flow.get("subscription_id") is not None:
             return
         others = [f["id"] for f in self.state.flows.values()
                   if f["id"] != flow["id"] and f["flow_owner"] == flow["flow_owner"] and f.get("subscription_id") is None]
         if len(others) >= limits.max_free_tier_flows:
+            owned = caller.kind == "any" or caller.identity == flow["flow_owner"]
+            which = ", ".join(others) if owned else f"{len(others)} such flow(s)"
             _forbidden(
                 f"A user may only have {limits.max_free_tier_flows} flow(s) not associated with a subscription "
-                f"(Globus Flows: Maximum Free-Tier Flows); {flow['flow_owner']} already has {', '.join(others)}. "
+                f"(Globus Flows: Maximum Free-Tier Flows); {flow['flow_owner']} already has {which}. "
                 "Give this flow a subscription_id (\"DEFAULT\" picks yours), or delete that flow or give it one")
         self._limits_due = -math.inf  # its 30 days count from its creation, which may be long past
 
