@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
 import automate_lite as al
 from automate_lite.errors import AutomateAPIError, NotFoundError, PermissionDeniedError, UsageError
 from automate_lite.flows import FlowsClient
+from automate_lite.testing.action_provider import ActionProviderStub
 from automate_lite.testing.flows import FlowLimits, FlowsStub, HostedCall
 
 from _local_flows import afinish, async_flows_client, finish, flows_client, output
@@ -44,6 +45,15 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def until(check: Callable[[], Any]) -> Any:
+    """Poll ``check`` until it returns something truthy (10 s at most, real time)."""
+    deadline = time.monotonic() + 10
+    while not (value := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+    return value
 
 
 def size(doc: Any) -> int:
@@ -229,6 +239,25 @@ def test_a_run_still_going_after_a_year_is_terminated(fc: FlowsClient, clock: Fa
     with pytest.raises(AutomateAPIError) as caught:
         fc.resume_run(run_id)
     assert caught.value.http_status == 409
+
+
+def test_terminating_a_run_cancels_its_action_at_the_provider(clock: FakeClock) -> None:
+    with ActionProviderStub(tokens={"ap": ALICE}) as ap, \
+            FlowsStub(clock=clock, action_token="ap", action_poll=(0.01, 0.05)) as s:
+        for fc in flows_client(s):
+            definition = {"StartAt": "Long", "States": {"Long": {
+                "Type": "Action", "ActionUrl": ap.url, "Parameters": {"sleep_s": 60}, "WaitTime": 120, "End": True}}}
+            run_id = start(fc, definition)
+            started = until(lambda: [e for e in fc.get_run_logs(run_id, limit=100)["entries"]
+                                     if e["code"] == "ActionStarted"])
+            action_id = started[0]["details"]["action_id"]
+            clock.advance(366 * DAY)
+            doc = fc.get_run(run_id)
+            assert doc["status"] == "FAILED" and doc["details"]["error"] == "Flows.RunDurationExceeded"
+            assert doc["details"]["state_name"] == "Long"
+            status = until(lambda: (ap.state.status_of(action_id) or {}).get("status") == "FAILED"
+                           and ap.state.status_of(action_id))
+            assert status["details"]["code"] == "Canceled"
 
 
 def test_scripted_runs_are_terminated_at_the_year_and_finished_ones_are_not(fc: FlowsClient, clock: FakeClock) -> None:
