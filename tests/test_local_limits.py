@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -368,6 +371,26 @@ def test_free_tier_counts_per_owner_and_updates_cannot_get_around_it(clock: Fake
         finally:
             alice.close()
             bob.close()
+
+
+def test_the_command_line_takes_free_tier() -> None:
+    code = "import sys; from automate_lite.testing.__main__ import main; sys.exit(main(['flows', '--free-tier']))"
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        fc = FlowsClient.new_client(None, None, None, base_url=url)
+        try:
+            deploy(fc, PASS)
+            with pytest.raises(PermissionDeniedError):
+                deploy(fc, PASS)
+        finally:
+            fc.close()
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 # ----------------------------------------------------------------------------- async

@@ -233,8 +233,10 @@ class FlowsState:
     """Everything the stub knows; tests read it (take ``lock`` to read consistently).
 
     Attributes:
-        flows: flow id -> flow record (the document fields, without ``user_role``).
-        runs: run id -> :class:`RunRecord` (released runs are gone).
+        flows: flow id -> flow record (the document fields, without ``user_role``);
+            deleted flows are gone, and with ``FlowLimits(free_tier=True)`` expired ones.
+        runs: run id -> :class:`RunRecord` (released runs are gone, and those completed
+            longer ago than ``FlowLimits.run_retention_s``, once limits are applied).
         runs_created: how many runs were really created (not replays or dry runs).
         run_attempts: how many ``POST /flows/{id}/run`` calls reached the stub.
         requests: every request received, in order.
