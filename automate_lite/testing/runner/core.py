@@ -326,7 +326,7 @@ class RunnerCore:
         if bound <= limit:
             run.state_bytes_bound = bound
             return jsonpath.put(document, path, value)
-        stored = jsonpath.put(copy.deepcopy(document), path, value)
+        stored = value if exact else jsonpath.put(copy.deepcopy(document), path, value)
         size = bound if exact else state_size(stored)
         if size > limit:
             raise RunLimitExceeded(
@@ -337,13 +337,4 @@ class RunnerCore:
             )
         run.state_bytes_bound = size
         return stored
-        size = state_size(document)
-        if size > limit:
-            raise RunLimitExceeded(
-                "States.DataLimitExceeded",
-                f"The run state would be {size} bytes after {doing}; the limit is {limit} bytes "
-                "(Globus Flows: Maximum Run State Size 200KB). Store less, e.g. a narrower ResultPath "
-                "or Parameters that keep only the fields later states read",
-            )
-        return document
 
