@@ -9,7 +9,9 @@ in-process from sync and async code, and stops cleanly::
         flows.url          # http://127.0.0.1:PORT, the local Flows service
         provider.url       # an Action Provider
 
-* :class:`FlowsStub`: the Flows service; runs execute their definition for real.
+* :class:`FlowsStub`: the Flows service; runs execute their definition for real, within
+  the Globus Flows limits (:class:`FlowLimits`: run state size, run duration, run
+  retention, optionally the free-tier flow limits).
 * :class:`ActionProviderStub`: an Action Provider (both route styles).
 * :class:`AuthStub`: Globus Auth (native-app login, refresh, revoke, introspect).
 * :class:`FaultServer`: a proxy that injects network faults between client and service.
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
     from .auth import AuthStub
     from .faults import FaultServer
     from .canned import CannedTransport
-    from .flows import FlowsStub
+    from .flows import FlowLimits, FlowsStub
     from .providers import LocalProviders
     from .providers.services import LocalGlobus
 
@@ -48,6 +50,7 @@ _LAZY = {
     "CannedTransport": "canned",
     "FaultServer": "faults",
     "FlowsStub": "flows",
+    "FlowLimits": "flows",
     "LocalGlobus": "providers.services",
     "LocalProviders": "providers",
 }
@@ -62,5 +65,5 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
-__all__ = ["ActionProviderStub", "AuthStub", "CannedTransport", "FaultServer", "FlowsStub", "LocalGlobus",
-           "LocalProviders"]
+__all__ = ["ActionProviderStub", "AuthStub", "CannedTransport", "FaultServer", "FlowLimits", "FlowsStub",
+           "LocalGlobus", "LocalProviders"]

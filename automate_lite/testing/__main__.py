@@ -23,7 +23,7 @@ from typing import Callable, Protocol, Sequence
 
 from .action_provider import ActionProviderStub
 from .auth import AuthStub
-from .flows import FlowsStub
+from .flows import FlowLimits, FlowsStub
 from .flows.service import _require_jsonschema
 
 
@@ -71,7 +71,7 @@ class _WithProviders:
 
         self.local = LocalGlobus(collections=_collections(args.collection), tokens=_parse_tokens(args.token),
                                  flow_tokens=_parse_tokens(args.flow_token), action_token=args.action_token,
-                                 host=args.host, port=args.port)
+                                 host=args.host, port=args.port, limits=_limits(args))
 
     @property
     def url(self) -> str:
@@ -90,7 +90,12 @@ def _flows(args: argparse.Namespace) -> _Service:
     if args.with_providers or args.collection:
         return _WithProviders(args)
     return FlowsStub(tokens=_parse_tokens(args.token), flow_tokens=_parse_tokens(args.flow_token),
-                     action_token=args.action_token, host=args.host, port=args.port)
+                     action_token=args.action_token, host=args.host, port=args.port, limits=_limits(args))
+
+
+def _limits(args: argparse.Namespace) -> FlowLimits:
+    """The documented limits; the free-tier ones only with ``--free-tier``."""
+    return FlowLimits(free_tier=bool(args.free_tier))
 
 
 def _providers(args: argparse.Namespace) -> _Service:
@@ -130,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="serve the public ActionUrls (Transfer, Compute, Search, ...) with local stand-ins")
     fl.add_argument("--collection", action="append", metavar="ID=DIRECTORY",
                     help="serve DIRECTORY as Transfer collection ID (implies --with-providers; repeatable)")
+    fl.add_argument("--free-tier", action="store_true",
+                    help="enforce the free-tier flow limits: one flow without a subscription per owner, "
+                         "gone 30 days after its creation (FlowLimits(free_tier=True))")
     fl.set_defaults(start=_flows)
 
     pr = services.add_parser("providers", help="stand-ins for Transfer, Compute, Search, notification, ...")

@@ -48,6 +48,20 @@ Handler states, RunAs and web-input expiry
     its AwaitWebInput with ``Flows.WebInputExpired`` and a late answer gets 409
     (:meth:`FlowsStub.expire_web_input` expires one at once).
 
+Limits (the Globus Flows "Limits" page, :class:`FlowLimits`)
+    ``FlowsStub(limits=FlowLimits(...))``, by default the documented ones, timed by the
+    stub's ``clock``: a run's state may be at most 200,000 bytes of compact UTF-8 JSON
+    (an input over it: 400 ``FLOW_INPUT_ERROR``; a result or Catch output over it fails
+    the run with ``States.DataLimitExceeded``, which no Catch takes); a run still
+    ACTIVE/INACTIVE a year (365 days) after it started ends FAILED with
+    ``details.error`` ``Flows.RunDurationExceeded``; a run completed 90 days ago is gone
+    (404). ``FlowLimits(free_tier=True)`` also allows each owner one flow without a
+    ``subscription_id`` (another: 403 ``FORBIDDEN``) and removes such a flow 30 days
+    after its creation. ``max_states_executed`` (10,000) is the stand-in's own guard
+    against endless loops (``States.Runtime``). Every request applies the limits first;
+    :meth:`FlowsStub.apply_limits` does it without one; assign ``stub.limits`` to
+    change them (see :mod:`.limits` for the readings of the docs).
+
 Scripted runs
     A run whose ``body`` holds a ``"_stub"`` object (see :class:`RunScript`), or any
     run of a stub made with ``execute=False``, does not execute its definition, e.g.
@@ -90,10 +104,12 @@ from .store import (
     flow_scope,
 )
 from ..runner.model import HandlerError, HostedCall
+from .limits import FlowLimits
 from .service import FlowsStub, serve_flows
 
 __all__ = [
     "FlowsStub",
+    "FlowLimits",
     "HandlerError",
     "HostedCall",
     "FlowsState",

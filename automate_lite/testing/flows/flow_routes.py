@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...definitions.privacy import definition_for_viewer
 from .._server import Reply, StubRequest
-from .scopes import ScopedRoutes
+from .limits import ServiceLimits
 from .store import (
     Caller, DEFAULT_SUBSCRIPTION_ID, Doc, Json, _EVERYONE, _FLOW_LIST_FIELDS, _FLOW_ROLE_ALIASES,
     _FLOW_ROLE_ORDER, _FLOW_TEXT_FIELDS, _Fail, _forbidden, _iso, _new_id, _not_found, _unprocessable,
@@ -13,7 +13,7 @@ from .store import (
 from .parsing import _comma_args, _definition_problems, _json_object, _order, _page, _principals, _str_field, _str_list
 
 
-class FlowRoutes(ScopedRoutes):
+class FlowRoutes(ServiceLimits):
     """The ``/flows`` routes, and the flow roles every other route checks."""
 
     # -- flows ---------------------------------------------------------------------------
@@ -92,6 +92,7 @@ class FlowRoutes(ScopedRoutes):
             "deleted_at": None,
         }
         self._apply_flow_fields(flow, data, caller, creating=True)
+        self._check_free_tier(flow, caller)
         return flow
 
     def _check_definition(self, definition: Json, input_schema: Json) -> None:
@@ -178,6 +179,8 @@ class FlowRoutes(ScopedRoutes):
                     if key in data:
                         updated[key] = data[key]
             self._apply_flow_fields(updated, data, caller, creating=False)
+            if flow["subscription_id"] is not None or flow["flow_owner"] != updated["flow_owner"]:
+                self._check_free_tier(updated, caller)  # a subscription taken away, or a new owner
             updated["updated_at"] = _iso(now)
             self.state.flows[flow_id] = updated  # only now: a 422 half-way changes nothing
             return Reply.json(self._flow_doc(updated, caller))

@@ -8,6 +8,7 @@ import functools
 from ...definitions.privacy import without_private_state
 from .._server import Reply, StubRequest
 from .flow_routes import FlowRoutes
+from .limits import duration_description
 from .store import (
     Caller, Doc, RunRecord, _BATCH_FIELDS, _Fail, _LOG_LIMIT_DEFAULT, _LOG_LIMIT_MAX, _RUN_ROLE_ALIASES,
     _RUN_ROLE_ORDER, _RUN_STATUSES, _conflict, _forbidden, _iso, _not_found, _unprocessable, flow_scope,
@@ -66,6 +67,8 @@ class RunRoutes(FlowRoutes):
             return {"code": "FlowCanceled", "description": "The run was canceled"}
         if run.live is not None:
             return copy.deepcopy(run.live.details)
+        if run.terminated_at is not None:
+            return self._terminated_details(run)
         s = run.script
         assert s is not None
         output = s.output if s.has_output else {k: v for k, v in run.body.items() if k != "_stub"}
@@ -86,6 +89,14 @@ class RunRoutes(FlowRoutes):
             base = {"code": "FlowFailed", "description": "The run failed", "output": output}
         base.update(s.details)
         return base
+
+    @staticmethod
+    def _terminated_details(run: RunRecord) -> Doc:
+        """A scripted run ended for running too long (as the runner ends an executed one)."""
+        assert run.terminated_at is not None
+        description = duration_description(run.terminated_at - run.start)
+        return {"code": "FlowFailed", "description": description, "error": "Flows.RunDurationExceeded",
+                "cause": description, "output": None}
 
     def _run_doc(self, run: RunRecord, caller: Caller, now: float, *, legacy: bool = False) -> Doc:
         raw_status = run.status(now)
@@ -139,7 +150,8 @@ class RunRoutes(FlowRoutes):
             }
         ]
         # Nothing but the cancellation itself is logged after a run was cancelled.
-        horizon = min(now, run.ended_at) if run.ended_at is not None else now
+        stop = run.ended_at if run.ended_at is not None else run.terminated_at
+        horizon = min(now, stop) if stop is not None else now
         active = run.script.active_s
         n = run.script.passes
         for i, (begun, outcome) in enumerate(run.phases):
@@ -166,6 +178,10 @@ class RunRoutes(FlowRoutes):
         entries = [e for e in entries if e["time"] <= horizon]
         if run.ended_at is not None and run.ended_at <= now:
             entries.append({"code": "FlowCanceled", "description": "The run was canceled", "time": run.ended_at, "details": {}})
+        if run.terminated_at is not None:
+            details = self._terminated_details(run)
+            entries.append({"code": "FlowFailed", "description": details["description"], "time": run.terminated_at,
+                            "details": details})
         entries.sort(key=lambda e: e["time"])
         for entry in entries:
             entry["time"] = _iso(entry["time"])

@@ -8,6 +8,7 @@ import json
 
 from .._server import Reply, StubRequest
 from ..runner import LiveRun
+from ..runner.model import state_size
 from .run_routes import RunRoutes
 from .store import (
     Caller, Doc, Json, RunRecord, RunScript, _Fail, _NOTIFY_STATUSES, _SNAPSHOT_FIELDS, _conflict, _forbidden,
@@ -47,6 +48,7 @@ class RunStart(RunRoutes):
         request_id = data.get("request_id")
         if request_id is not None and not isinstance(request_id, str):
             _unprocessable(["body", "request_id"], "str type expected", "type_error.str")
+        self._check_input_size(body)
         self._check_input(body, flow["input_schema"])  # with "_tokens": the docs say the schema must allow it
         body, role_tokens = _take_role_tokens(body)
         script = _parse_script(body, self.default_active_s) if "_stub" in body or not self.execute else None
@@ -66,6 +68,21 @@ class RunStart(RunRoutes):
         normalized["request_id"] = request_id
         normalized["script"] = script
         return normalized
+
+    def _check_input_size(self, body: Doc) -> None:
+        """400 when the run's input, its first state, is over the run state limit.
+
+        ``_tokens`` is not counted: it is taken off the input and never part of the state.
+        """
+        limit = self.limits.max_run_state_bytes
+        if limit is None:
+            return
+        size = state_size({k: v for k, v in body.items() if k != "_tokens"})
+        if size > limit:
+            raise _Fail(400, "FLOW_INPUT_ERROR",
+                        f"The run input is {size} bytes (as compact UTF-8 JSON); a run's state may be at most "
+                        f"{limit} bytes (Globus Flows: Maximum Run State Size 200KB). Pass references "
+                        "(paths, ids) rather than the data itself")
 
     @staticmethod
     def _check_input(body: Doc, schema: Json) -> None:

@@ -82,6 +82,9 @@ class ScopedRoutes(Served):
         """The stub's clock."""
         return self._clock()
 
+    def _apply_limits(self, now: float) -> None:
+        """End or forget what is past a limit (:class:`~.limits.ServiceLimits` does it)."""
+
     # -- plumbing ------------------------------------------------------------------------
 
     def _route(self, method: str, pattern: str, needs: _Needs, fn: Callable[..., Reply]) -> None:
@@ -94,13 +97,15 @@ class ScopedRoutes(Served):
                 # Handlers run in server threads; one lock makes each request atomic.
                 self.state.requests.append(req)
                 try:
+                    now = self._clock()
+                    self._apply_limits(now)  # runs and flows past a limit are ended or gone first
                     caller = self._authenticate(req, needs, kwargs.get("flow_id"))
                     if required is not None and caller.kind == "service" and caller.scopes is not None and not any(
                         required == held or required in _COVERS.get(held, ()) for held in caller.scopes
                     ):
                         raise _Fail(403, "MISSING_SCOPE",
                                     f"This operation needs a token for the scope {FLOWS_SCOPE_PREFIX}{required}")
-                    return fn(req, caller, self._clock(), **kwargs)
+                    return fn(req, caller, now, **kwargs)
                 except _Fail as fail:
                     return fail.reply()
 

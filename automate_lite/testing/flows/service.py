@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 from .._server import App, StubServer
 from ..runner import FlowRunner
 from .hosted import HostedHandlers
+from .limits import FlowLimits
 from .store import Doc, FlowsState, _as_urn
 
 
@@ -36,6 +37,9 @@ class FlowsStub(HostedHandlers):
         api_urls: where registered APIs' destination URLs are really served: a function
             of the URL, or a mapping of URL prefixes to their replacements (e.g.
             ``{"https://api.example.org": "http://127.0.0.1:8001"}``; longest prefix wins).
+        limits: the Globus Flows limits to enforce (:class:`~.limits.FlowLimits`; default:
+            the documented ones, 200,000-byte run state, one-year runs, 90-day run
+            retention, the free-tier flow limits off). Timed against ``clock``.
     """
 
     def __init__(
@@ -56,6 +60,7 @@ class FlowsStub(HostedHandlers):
         port: int = 0,
         action_urls: Callable[[str], str] | Mapping[str, str] | None = None,
         api_urls: Callable[[str], str] | Mapping[str, str] | None = None,
+        limits: FlowLimits | None = None,
     ) -> None:
         self.auth_enabled = tokens is not None or flow_tokens is not None
         self._tokens = {t: _as_urn(i) for t, i in (tokens or {}).items()}
@@ -82,6 +87,7 @@ class FlowsStub(HostedHandlers):
         self.runner = FlowRunner(
             self, action_token=action_token, poll_initial_s=action_poll[0], poll_max_s=action_poll[1]
         )
+        self.limits = limits if limits is not None else FlowLimits()
         if action_urls is not None:
             self.runner.action_url_map = action_urls if callable(action_urls) else (lambda u: action_urls.get(u, u))
         if api_urls is not None:

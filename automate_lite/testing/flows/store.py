@@ -198,6 +198,7 @@ class RunRecord:
     start: float
     phases: list[tuple[float, str]]  # (start of an ACTIVE period, what it ends as)
     ended_at: float | None = None  # when it was cancelled
+    terminated_at: float | None = None  # when a scripted run was ended for running too long (FAILED)
     live: LiveRun | None = None  # the runner's record of an executed run
 
     def status(self, now: float) -> str:
@@ -206,6 +207,8 @@ class RunRecord:
             return "ENDED"
         if self.live is not None:
             return self.live.status
+        if self.terminated_at is not None:
+            return "FAILED"
         assert self.script is not None
         begun, outcome = self.phases[-1]
         return "ACTIVE" if now < begun + self.script.active_s else outcome
@@ -216,6 +219,8 @@ class RunRecord:
             return self.ended_at
         if self.live is not None:
             return self.live.completed_at
+        if self.terminated_at is not None:
+            return self.terminated_at
         assert self.script is not None
         status = self.status(now)
         if status in ("SUCCEEDED", "FAILED"):
@@ -228,8 +233,10 @@ class FlowsState:
     """Everything the stub knows; tests read it (take ``lock`` to read consistently).
 
     Attributes:
-        flows: flow id -> flow record (the document fields, without ``user_role``).
-        runs: run id -> :class:`RunRecord` (released runs are gone).
+        flows: flow id -> flow record (the document fields, without ``user_role``);
+            deleted flows are gone, and with ``FlowLimits(free_tier=True)`` expired ones.
+        runs: run id -> :class:`RunRecord` (released runs are gone, and those completed
+            longer ago than ``FlowLimits.run_retention_s``, once limits are applied).
         runs_created: how many runs were really created (not replays or dry runs).
         run_attempts: how many ``POST /flows/{id}/run`` calls reached the stub.
         requests: every request received, in order.

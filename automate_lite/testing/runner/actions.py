@@ -52,10 +52,10 @@ class ActionStates(ApiStates):
         handler = state.get("Handler")
         if isinstance(handler, dict) and handler.get("Type") == "RegisteredAPI":
             result = await self._registered_api(run, name, str(handler.get("Id")), body, shown, state.get("RunAs"))
-            return self._store(state, document, result)
+            return self._store(run, state, document, result)
         if isinstance(handler, str):
             result = await self._hosted(run, name, handler, body, shown, state.get("RunAs"))
-            return self._store(state, document, result)
+            return self._store(run, state, document, result)
         url = handler.get("Url") if isinstance(handler, dict) else state.get("ActionUrl")
         if not isinstance(url, str):
             raise StateFailure("ActionUnableToRun", f"the stand-in cannot run the Handler {handler!r}: give "
@@ -135,7 +135,7 @@ class ActionStates(ApiStates):
                 raise StateFailure("ActionFailedException", cause, result, logged=True)
         else:
             self._state_log(run, name, "Action", "Completed", {"output": result})
-        return self._store(state, document, result)
+        return self._store(run, state, document, result)
 
     def _run_as(self, run: LiveRun, client: Any, role: Any) -> Any:
         """The client that presents ``role``'s token (see :meth:`_role_token`)."""

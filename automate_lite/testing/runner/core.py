@@ -9,7 +9,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from ...definitions import jsonpath
-from .model import Doc, LiveRun, RunHost, StateFailure, evaluate_parameters
+from .model import Doc, LiveRun, RunHost, RunLimitExceeded, StateFailure, evaluate_parameters, state_size
 
 
 class RunnerCore:
@@ -27,6 +27,7 @@ class RunnerCore:
         poll_max_s: float = 0.5,
         http_timeout: float = 10.0,
         max_steps: int = 10_000,
+        max_state_bytes: int | None = None,
     ) -> None:
         self.host = host
         self.action_token = action_token
@@ -34,6 +35,7 @@ class RunnerCore:
         self.poll_max_s = poll_max_s
         self.http_timeout = http_timeout
         self.max_steps = max_steps
+        self.max_state_bytes = max_state_bytes
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -228,6 +230,24 @@ class RunnerCore:
             run.completed_at = self.host.now()
             run.details = {"code": "FlowFailed", "description": description, **copy.deepcopy(details)}
 
+    def terminate(self, run: LiveRun, at: float, error: str, description: str) -> None:
+        """End ``run`` FAILED at ``at`` for a limit of the service; call with ``host.lock`` held.
+
+        The log gets a ``FlowFailed`` entry (not earlier than its last entry), the task
+        is cancelled, and with it the action in progress at its provider.
+        """
+        if run.finished:
+            return
+        at = max([at, *(e["time"] for e in run.log[-1:])])
+        details: Doc = {**self._state_details(run), "error": error, "cause": description,
+                        "output": copy.deepcopy(run.document)}
+        run.log.append({"code": "FlowFailed", "description": description, "time": at, "details": details})
+        run.status = "FAILED"
+        run.completed_at = at
+        run.waiting_for = None
+        run.details = {"code": "FlowFailed", "description": description, **copy.deepcopy(details)}
+        self.cancel(run)
+
     async def _go_inactive(self, run: LiveRun, reason: str, details: Doc, web_input_id: str | None = None,
                            expires_in: float | None = None) -> None:
         assert run.wake_event is not None
@@ -271,11 +291,50 @@ class RunnerCore:
             return evaluate_parameters(state["Parameters"], source, context)
         return copy.deepcopy(source)
 
-    @staticmethod
-    def _store(state: Mapping[str, Any], document: Any, result: Any) -> Any:
+    def _store(self, run: LiveRun, state: Mapping[str, Any], document: Any, result: Any) -> Any:
         path = state.get("ResultPath", "$")
         try:
-            return jsonpath.put(document, path, copy.deepcopy(result))
+            return self._put(run, document, path, copy.deepcopy(result), f"storing the result at ResultPath {path!r}")
         except (jsonpath.PathNotFound, jsonpath.JSONPathError) as exc:
             raise StateFailure("States.ResultPathMatchFailure", f"ResultPath {path!r}: {exc}") from None
+
+    def _put(self, run: LiveRun, document: Any, path: str, value: Any, doing: str) -> Any:
+        """``jsonpath.put``, kept within ``max_state_bytes`` (else :class:`RunLimitExceeded`).
+
+        The Flows docs' Limits page gives the limit (200KB) but no error name; the
+        stand-in fails the run with ``States.DataLimitExceeded``, the Amazon States
+        Language's name for it (the Flows docs defer to that language where they are
+        silent), and, as Amazon's service does for that error, **no Catch applies**: a
+        flow tested here cannot come to rely on catching a limit the service enforces.
+
+        Measuring the whole state after every state would cost more than the states
+        themselves, so the run keeps an upper bound of its state's size: writing
+        ``value`` at ``path`` adds at most the value's size and, for the objects the
+        path may create, 12 bytes per character of the path (a key's character is at
+        most 6 bytes of JSON, plus its quotes, colon, braces and comma); what it
+        replaces only makes it smaller. The state is measured exactly, on a copy
+        (so a refused result leaves it as it was), only when the bound is over.
+        """
+        limit = self.max_state_bytes
+        if limit is None:
+            return jsonpath.put(document, path, value)
+        added = state_size(value)
+        if path.strip() == "$":  # the value is the new state, measured already
+            bound, exact = added, True
+        else:
+            bound, exact = run.state_bytes_bound + added + 12 * len(path), False
+        if bound <= limit:
+            run.state_bytes_bound = bound
+            return jsonpath.put(document, path, value)
+        stored = value if exact else jsonpath.put(copy.deepcopy(document), path, value)
+        size = bound if exact else state_size(stored)
+        if size > limit:
+            raise RunLimitExceeded(
+                "States.DataLimitExceeded",
+                f"The run state would be {size} bytes after {doing}; the limit is {limit} bytes "
+                "(Globus Flows: Maximum Run State Size 200KB). Store less, e.g. a narrower ResultPath "
+                "or Parameters that keep only the fields later states read",
+            )
+        run.state_bytes_bound = size
+        return stored
 

@@ -55,6 +55,13 @@ Errors a state can raise (``Catch`` matches them by name, or ``States.ALL``):
                                     an unknown web input, a bad ``SecondsPath`` value)
 =================================== ===================================================
 
+Two failures no Catch takes, as a ``Fail`` state's: ``States.DataLimitExceeded`` (a
+result, or a Catch's error output, would make the state document larger than
+``max_state_bytes``; the Flows docs' Limits page names no error, this is the Amazon
+States Language's name) and ``Flows.RunDurationExceeded`` (the service ended a run still
+going a year after it started: :meth:`~.core.RunnerCore.terminate`). ``States.Runtime``
+also ends a run that executes more than ``max_steps`` (10,000) states.
+
 The error output written at a Catch's ``ResultPath`` (default ``$``, replacing the
 document, as the service does) is the action's status or error body for the three
 ``Action*`` errors and ``{"Error": name, "Cause": text}`` for the others. A ``Fail``
@@ -95,7 +102,7 @@ from ...definitions import expressions, jsonpath
 from ...definitions.rules import parse_timestamp as _timestamp
 from .actions import ActionStates
 from .model import (
-    Doc, ERROR_NAMES, LiveRun, RunHost, StateFailure, _FlowFail, _catcher, evaluate_parameters, rule_matches,
+    Doc, ERROR_NAMES, LiveRun, RunHost, RunLimitExceeded, StateFailure, _FlowFail, state_size, _catcher, evaluate_parameters, rule_matches,
 )
 
 __all__ = ["FlowRunner", "LiveRun", "RunHost", "StateFailure", "evaluate_parameters", "ERROR_NAMES"]
@@ -110,7 +117,11 @@ class FlowRunner(ActionStates):
             run-as token); None sends no Authorization header.
         poll_initial_s, poll_max_s: the back-off of polling an action.
         http_timeout: seconds per request to an action provider.
-        max_steps: states one run may execute before it fails (guards endless loops).
+        max_steps: states one run may execute before it fails with ``States.Runtime``
+            (the stand-in's own guard against endless loops; not a documented limit).
+        max_state_bytes: the largest state document (compact UTF-8 JSON) a result may
+            leave; over it the run fails with ``States.DataLimitExceeded``, which no
+            Catch takes. None: no limit.
     """
 
     # -- execution (loop thread) ---------------------------------------------------------
@@ -130,6 +141,9 @@ class FlowRunner(ActionStates):
         states: Mapping[str, Any] = definition["States"]
         name: str = definition["StartAt"]
         document: Any = copy.deepcopy(run.input)
+        run.document = document
+        if self.max_state_bytes is not None:
+            run.state_bytes_bound = state_size(document)  # the service checked it at start
         context = run.context()
         self._log(run, "FlowStarted", "The Flow Instance started execution", {"input": run.input})
         visits: dict[str, int] = {}
@@ -155,13 +169,19 @@ class FlowRunner(ActionStates):
                     self._fail(run, name, failure.error, failure.cause,
                                f"State {name} of type {stype} failed: {failure.error}: {failure.cause}", document)
                     return
+                where = catcher.get("ResultPath", "$")
                 try:
-                    document = jsonpath.put(document, catcher.get("ResultPath", "$"), failure.error_output())
+                    document = self._put(run, document, where, failure.error_output(),
+                                         f"storing the error at the Catch ResultPath {where!r}")
                 except (jsonpath.PathNotFound, jsonpath.JSONPathError) as exc:
                     self._fail(run, name, "States.ResultPathMatchFailure", str(exc),
                                f"State {name}: the Catch ResultPath failed: {exc}", document)
                     return
+                except RunLimitExceeded as fail:
+                    self._fail(run, name, fail.error, fail.cause or "", fail.cause or "", document)
+                    return
                 next_name = catcher["Next"]
+            run.document = document
             if next_name is None:
                 self._succeed(run, document)
                 return
@@ -196,14 +216,14 @@ class FlowRunner(ActionStates):
     def _pass(self, run: LiveRun, name: str, state: Mapping[str, Any], document: Any, context: Doc) -> Any:
         result = copy.deepcopy(state["Result"]) if "Result" in state else self._input(state, document, context)
         self._state_log(run, name, "Pass", "Started", {"input": result})
-        document = self._store(state, document, result)
+        document = self._store(run, state, document, result)
         self._state_log(run, name, "Pass", "Completed", {"output": result})
         return document
 
     def _expression_eval(self, run: LiveRun, name: str, state: Mapping[str, Any], document: Any, context: Doc) -> Any:
         self._state_log(run, name, "ExpressionEval", "Started", {"input": state.get("Parameters")})
         result = self._input(state, document, context)
-        document = self._store(state, document, result)
+        document = self._store(run, state, document, result)
         self._state_log(run, name, "ExpressionEval", "Completed", {"output": result})
         return document
 
@@ -272,7 +292,7 @@ class FlowRunner(ActionStates):
         # The documented result is {"web_input_id": ...}; the document rides along for tests.
         result = {**record, "web_input_id": record["id"]}
         self._state_log(run, name, "CreateWebInput", "Completed", {"output": result})
-        return self._store(state, document, result)
+        return self._store(run, state, document, result)
 
     async def _await_web_input(self, run: LiveRun, name: str, state: Mapping[str, Any], document: Any,
                                context: Doc) -> Any:
@@ -305,6 +325,6 @@ class FlowRunner(ActionStates):
             if option.get("option_id") == value:
                 result["label"] = option.get("label")
         self._state_log(run, name, "AwaitWebInput", "Completed", {"output": result})
-        return self._store(state, document, result)
+        return self._store(run, state, document, result)
 
 

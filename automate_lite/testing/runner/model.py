@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol
@@ -26,6 +27,8 @@ ERROR_NAMES = (
     "States.NoChoiceMatched",
     "States.Runtime",
     "Flows.WebInputExpired",
+    "States.DataLimitExceeded",
+    "Flows.RunDurationExceeded",
 )
 
 _FINAL = frozenset({"SUCCEEDED", "FAILED", "ENDED"})
@@ -136,6 +139,10 @@ class LiveRun:
     web_input_id: str | None = None
     action: tuple[str, str] | None = None  # (action_url, action_id) in progress
     pending_start: tuple[str, Doc, str] | None = None  # (url, body, request_id) being started
+    #: The state document as the run last left it (what a run ended by a limit shows as output).
+    document: Any = field(default=None, repr=False)
+    #: An upper bound of the state document's size in bytes (see ``RunnerCore._put``).
+    state_bytes_bound: int = 0
     task: "asyncio.Task[None] | None" = field(default=None, repr=False)
     wake_event: asyncio.Event | None = field(default=None, repr=False)
 
@@ -194,6 +201,21 @@ class _FlowFail(Exception):
         super().__init__(error or "")
         self.error = error
         self.cause = cause
+
+
+class RunLimitExceeded(_FlowFail):
+    """A limit of the service was crossed: the run fails, no Catch applies (see :func:`state_size`)."""
+
+
+def state_size(document: Any) -> int:
+    """The size of a run's state document in bytes: its compact JSON, UTF-8 encoded.
+
+    Compact (``separators=(",", ":")``, non-ASCII kept as UTF-8) so that whitespace or
+    ``\\u`` escapes of the encoder never count against the limit; the Flows docs say
+    only "the size of the state associated with your run".
+    """
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=str)
+    return len(text.encode("utf-8"))
 
 
 def evaluate_parameters(template: Any, document: Any, context: Mapping[str, Any] | None = None) -> Any:
