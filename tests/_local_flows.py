@@ -2,12 +2,14 @@
 
 ``fc`` fixtures are ``yield from flows_client(stub)``; ``finish`` / ``afinish`` wait for a
 run to stop moving (SUCCEEDED, FAILED or INACTIVE) with a quick poll; ``output`` is the
-output of a run that must have SUCCEEDED (the assertion shows the details otherwise).
+output of a run that must have SUCCEEDED (the assertion shows the details otherwise);
+``FakeClock`` is a service clock a test moves by hand; ``until`` polls a check.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+import time
+from typing import Any, Callable, Iterator
 
 import automate_lite as al
 from automate_lite.flows import AsyncFlowsClient, FlowsClient
@@ -47,3 +49,26 @@ def output(doc: dict[str, Any]) -> Any:
     """The output of a run that SUCCEEDED."""
     assert doc["status"] == "SUCCEEDED", doc["details"]
     return doc["details"]["output"]
+
+
+class FakeClock:
+    """A clock the test moves by hand (``FlowsStub(clock=...)``)."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def until(check: Callable[[], Any], what: str = "the check") -> Any:
+    """Poll ``check`` until it returns something truthy (10 s at most, real time)."""
+    deadline = time.monotonic() + 10
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+    return value

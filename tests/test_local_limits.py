@@ -11,9 +11,8 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -23,7 +22,7 @@ from automate_lite.flows import FlowsClient
 from automate_lite.testing.action_provider import ActionProviderStub
 from automate_lite.testing.flows import FlowLimits, FlowsStub, HostedCall
 
-from _local_flows import afinish, async_flows_client, finish, flows_client, output
+from _local_flows import FakeClock, afinish, async_flows_client, finish, flows_client, output, until
 
 DAY = 86_400.0
 PASS = {"StartAt": "Only", "States": {"Only": {"Type": "Pass", "End": True}}}
@@ -35,28 +34,6 @@ ASK = {"StartAt": "Ask", "States": {
              "ResultPath": "$.answer", "End": True}}}
 #: A run that stays ACTIVE (a Wait of an hour, real time).
 SLEEP = {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 3600, "End": True}}}
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def until(check: Callable[[], Any]) -> Any:
-    """Poll ``check`` until it returns something truthy (10 s at most, real time)."""
-    deadline = time.monotonic() + 10
-    while not (value := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-    return value
 
 
 def size(doc: Any) -> int:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import time
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -23,7 +22,7 @@ from automate_lite.testing.action_provider import ActionProviderStub
 from automate_lite.testing.flows import FlowsStub
 from automate_lite.testing.runner import StateFailure, evaluate_parameters, rule_matches
 
-from _local_flows import finish, flows_client, output
+from _local_flows import finish, flows_client, output, until
 
 AP_TOKEN = "ap-token"
 ALICE = "urn:globus:auth:identity:aaaaaaaa-0000-4000-8000-000000000001"
@@ -64,18 +63,6 @@ def log_of(fc: FlowsClient, run_id: str) -> list[dict[str, Any]]:
 
 def codes(fc: FlowsClient, run_id: str) -> list[str]:
     return [e["code"] for e in log_of(fc, run_id)]
-
-
-def until(check: Callable[[], Any], what: str) -> Any:
-    """Poll ``check`` until it returns something truthy (10 s at most)."""
-    deadline = time.monotonic() + 10
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def flow(*states: tuple[str, dict[str, Any]]) -> dict[str, Any]:

@@ -18,6 +18,8 @@ import pytest
 
 from automate_lite.testing.flows import DEFAULT_IDENTITY, DEFAULT_SUBSCRIPTION_ID, FlowsStub, flow_scope
 
+from _local_flows import FakeClock
+
 ALICE = "urn:globus:auth:identity:aaaaaaaa-0000-4000-8000-000000000001"
 BOB = "urn:globus:auth:identity:bbbbbbbb-0000-4000-8000-000000000002"
 CAROL = "urn:globus:auth:identity:cccccccc-0000-4000-8000-000000000003"
@@ -66,19 +68,6 @@ def call(
         return Answer(resp.status, resp.read())
     finally:
         conn.close()
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Client:

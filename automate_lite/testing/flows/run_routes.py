@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 
 from ...definitions.privacy import without_private_state
@@ -58,15 +57,16 @@ class RunRoutes(FlowRoutes):
         return run
 
     def _details(self, run: RunRecord, status: str) -> Doc:
-        """The run's ``details`` as shown: never a ``_private*`` property of its state."""
+        """The run's ``details`` as shown (a copy): never a ``_private*`` property of its state."""
         shown: Doc = without_private_state(self._raw_details(run, status))
         return shown
 
     def _raw_details(self, run: RunRecord, status: str) -> Doc:
+        """The run's ``details``, not copied: :meth:`_details` copies what it shows."""
         if status == "ENDED":
             return {"code": "FlowCanceled", "description": "The run was canceled"}
         if run.live is not None:
-            return copy.deepcopy(run.live.details)
+            return run.live.details
         if run.terminated_at is not None:
             return self._terminated_details(run)
         s = run.script

@@ -188,8 +188,9 @@ class RunnerCore:
         state = run.definition["States"].get(name, {})
         return {"state_name": name, "state_type": state.get("Type")}
 
-    def _append(self, run: LiveRun, code: str, description: str, details: Doc) -> None:
-        run.log.append({"code": code, "description": description, "time": self.host.now(), "details": details})
+    def _append(self, run: LiveRun, code: str, description: str, details: Doc, at: float | None = None) -> None:
+        run.log.append({"code": code, "description": description, "time": self.host.now() if at is None else at,
+                        "details": details})
         if run.status == "ACTIVE":
             run.details = {"code": code, "description": description, **self._state_details(run)}
 
@@ -213,7 +214,8 @@ class RunnerCore:
             run.details = {"code": "FlowSucceeded", "description": description, "output": copy.deepcopy(document)}
 
     def _fail(self, run: LiveRun, name: str | None, error: str | None, cause: str | None,
-              description: str, document: Any) -> None:
+              description: str, document: Any, at: float | None = None) -> None:
+        """End ``run`` FAILED (at service time ``at``, default now) with a ``FlowFailed`` entry."""
         with self.host.lock:
             if run.finished:
                 return
@@ -225,9 +227,9 @@ class RunnerCore:
                 "cause": cause,
                 "output": copy.deepcopy(document),
             }
-            self._append(run, "FlowFailed", description, details)
+            self._append(run, "FlowFailed", description, details, at)
             run.status = "FAILED"
-            run.completed_at = self.host.now()
+            run.completed_at = self.host.now() if at is None else at
             run.details = {"code": "FlowFailed", "description": description, **copy.deepcopy(details)}
 
     def terminate(self, run: LiveRun, at: float, error: str, description: str) -> None:
@@ -239,13 +241,8 @@ class RunnerCore:
         if run.finished:
             return
         at = max([at, *(e["time"] for e in run.log[-1:])])
-        details: Doc = {**self._state_details(run), "error": error, "cause": description,
-                        "output": copy.deepcopy(run.document)}
-        run.log.append({"code": "FlowFailed", "description": description, "time": at, "details": details})
-        run.status = "FAILED"
-        run.completed_at = at
+        self._fail(run, run.current_state, error, description, description, run.document, at)
         run.waiting_for = None
-        run.details = {"code": "FlowFailed", "description": description, **copy.deepcopy(details)}
         self.cancel(run)
 
     async def _go_inactive(self, run: LiveRun, reason: str, details: Doc, web_input_id: str | None = None,
